@@ -23,6 +23,9 @@ const DEBIAN = {
   cc: "build-essential",
   make: "build-essential",
   python3: "python3",
+  ping: "iputils-ping",
+  "redis-cli": "redis-tools",
+  nsenter: "util-linux",
 };
 const DEBIAN_FILES = { "/usr/lib/cni/host-local": "containernetworking-plugins", "/usr/lib/cni/bridge": "containernetworking-plugins" };
 

@@ -1,0 +1,128 @@
+import type { Cidr } from "@weft/ipam";
+import { cidrContains, formatCidr, tryParseCidr } from "@weft/ipam";
+import type { IpRoute } from "@weft/iproute";
+import { isNotFound } from "@weft/iproute";
+import { diffEntries, isEmptyEntries, type EntriesDiff, type FdbEntry, type KernelEntries, type NeighbourEntry, type RouteEntry } from "./kernel_entries.ts";
+
+/**
+ * Which kernel entries a network owns. Only owned entries are read back and only they are ever
+ * removed; everything else in the kernel is left alone.
+ */
+export interface EntryOwnership {
+  /** Devices whose permanent neighbours and FDB entries with a `dst` are all ours (e.g. `flannel.1`). */
+  readonly entryDevices: readonly string[];
+  /** Devices on which routes can be ours (e.g. `flannel.1`, `eth0`). */
+  readonly routeDevices: readonly string[];
+  /** A route on a route device is ours when it has a gateway and its destination lies strictly inside one of these (the cluster Network). */
+  readonly routeNetworks: readonly Cidr[];
+  /** Destinations that are never ours (this node's own subnet). @default [] */
+  readonly exclude?: readonly Cidr[];
+}
+
+/** Reads and writes owned routes, neighbours and FDB entries. Implemented over @weft/iproute by {@linkcode iprouteEntries}. */
+export interface EntriesKernel {
+  /** The owned entries the kernel has now. */
+  read(ownership: EntryOwnership): Promise<KernelEntries>;
+  /**
+   * Applies a diff in one batch, in this order: route removals, neighbour removals, neighbour
+   * writes, FDB removals, FDB writes, route writes (writes with replace semantics), so a peer gets
+   * its neighbour, then its FDB entry, then its route. May have applied a prefix when it rejects.
+   */
+  apply(diff: EntriesDiff): Promise<void>;
+}
+
+/** Whether `route` is owned under `ownership` (see {@linkcode EntryOwnership}). */
+export function ownsRoute(ownership: EntryOwnership, route: RouteEntry): boolean {
+  if (!ownership.routeDevices.includes(route.dev) || !route.via) return false;
+  const dst = tryParseCidr(route.dst.includes("/") ? route.dst : `${route.dst}/${route.dst.includes(":") ? 128 : 32}`);
+  if (!dst) return false;
+  if ((ownership.exclude ?? []).some((c) => formatCidr(c) === formatCidr(dst))) return false;
+  return ownership.routeNetworks.some((n) => dst.prefixLength > n.prefixLength && cidrContains(n, dst));
+}
+
+/** Whether a neighbour entry is owned. */
+export function ownsNeighbour(ownership: EntryOwnership, n: NeighbourEntry): boolean {
+  return ownership.entryDevices.includes(n.dev);
+}
+
+/** Whether an FDB entry is owned. */
+export function ownsFdb(ownership: EntryOwnership, f: FdbEntry): boolean {
+  return ownership.entryDevices.includes(f.dev) && f.dst !== "";
+}
+
+/** Options for {@linkcode reconcileEntries}. */
+export interface ReconcileEntriesOptions {
+  /** Compute the diff but do not apply it; @default false */
+  dryRun?: boolean;
+}
+
+/**
+ * Converges the owned kernel entries on `desired`: reads what the kernel has, diffs, and applies
+ * only the difference as one batch. Resolves to the diff (empty when nothing had to change).
+ */
+export async function reconcileEntries(
+  kernel: EntriesKernel,
+  desired: KernelEntries,
+  ownership: EntryOwnership,
+  options: ReconcileEntriesOptions = {},
+): Promise<EntriesDiff> {
+  const diff = diffEntries(desired, await kernel.read(ownership));
+  if (!options.dryRun && !(isEmptyEntries(diff.add) && isEmptyEntries(diff.remove))) await kernel.apply(diff);
+  return diff;
+}
+
+/**
+ * The {@linkcode EntriesKernel} over @weft/iproute: reads with `ip -json neigh/route` and
+ * `bridge -json fdb` (a missing device reads as empty), writes one `Batch`: at most three
+ * processes per pass (`ip -batch`, `bridge -batch`, `ip -batch`).
+ */
+export function iprouteEntries(iproute: IpRoute): EntriesKernel {
+  return {
+    async read(ownership) {
+      const neighbours: NeighbourEntry[] = [];
+      const fdb: FdbEntry[] = [];
+      for (const dev of ownership.entryDevices) {
+        for (const n of await orEmpty(iproute.neigh.list({ dev }))) {
+          if (!n.lladdr || !n.state.includes("PERMANENT")) continue;
+          const entry = { dev: n.dev || dev, address: n.address, lladdr: n.lladdr };
+          if (ownsNeighbour(ownership, entry)) neighbours.push(entry);
+        }
+        for (const f of await orEmpty(iproute.fdb.list({ dev }))) {
+          if (!f.dst || !f.flags.includes("self")) continue;
+          const entry = { dev: f.dev || dev, lladdr: f.lladdr, dst: f.dst };
+          if (ownsFdb(ownership, entry)) fdb.push(entry);
+        }
+      }
+      const routes: RouteEntry[] = [];
+      if (ownership.routeDevices.length > 0) {
+        for (const r of await iproute.route.list()) {
+          if (r.type !== "unicast" || !r.dev || !r.via) continue;
+          const entry: RouteEntry = { dst: r.dst, dev: r.dev, via: r.via, ...(r.onlink ? { onlink: true } : {}) };
+          if (ownsRoute(ownership, entry)) routes.push(entry);
+        }
+      }
+      return { neighbours, fdb, routes };
+    },
+    async apply(diff) {
+      // Per peer: neighbour, then FDB entry, then route (flannel's order; the route comes last so
+      // the kernel never ARPs). Runs as at most three processes: ip, bridge, ip.
+      const b = iproute.batch();
+      for (const r of diff.remove.routes) b.deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
+      for (const n of diff.remove.neighbours) b.deleteNeigh({ dev: n.dev, address: n.address });
+      for (const n of diff.add.neighbours) b.replaceNeigh({ dev: n.dev, address: n.address, lladdr: n.lladdr, state: "permanent" });
+      for (const f of diff.remove.fdb) b.deleteFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self" });
+      for (const f of diff.add.fdb) b.replaceFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self", permanent: true });
+      for (const r of diff.add.routes) b.replaceRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) });
+      if (b.size > 0) await iproute.apply(b);
+    },
+  };
+}
+
+async function orEmpty<T>(p: Promise<T[]>): Promise<T[]> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}

@@ -1,0 +1,109 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parseCidr } from "@weft/ipam";
+import { MemoryEntriesKernel } from "./memory_entries_kernel.ts";
+import { FakeIpRoute } from "@weft/iproute/testing";
+import { iprouteEntries, ownsFdb, ownsNeighbour, ownsRoute, reconcileEntries, type EntryOwnership } from "./reconcile_entries.ts";
+
+const OWN: EntryOwnership = {
+  entryDevices: ["flannel.1"],
+  routeDevices: ["flannel.1", "eth0"],
+  routeNetworks: [parseCidr("10.244.0.0/16"), parseCidr("fd00:10:244::/56")],
+  exclude: [parseCidr("10.244.1.0/24")],
+};
+
+test("ownsRoute() takes gatewayed routes inside the Network on our devices, never our own subnet", () => {
+  assert.ok(ownsRoute(OWN, { dst: "10.244.2.0/24", dev: "flannel.1", via: "10.244.2.0", onlink: true }));
+  assert.ok(ownsRoute(OWN, { dst: "10.244.3.0/24", dev: "eth0", via: "192.168.1.3" }));
+  assert.ok(ownsRoute(OWN, { dst: "fd00:10:244:2::/64", dev: "eth0", via: "fd00::2" }));
+  assert.not.ok(ownsRoute(OWN, { dst: "10.244.1.0/24", dev: "eth0", via: "192.168.1.9" }), "own subnet");
+  assert.not.ok(ownsRoute(OWN, { dst: "10.244.0.0/16", dev: "eth0", via: "192.168.1.9" }), "the whole Network");
+  assert.not.ok(ownsRoute(OWN, { dst: "10.245.0.0/24", dev: "eth0", via: "192.168.1.9" }), "outside");
+  assert.not.ok(ownsRoute(OWN, { dst: "10.244.4.0/24", dev: "cni0", via: "10.244.4.1" }), "other device");
+  assert.not.ok(ownsRoute(OWN, { dst: "10.244.4.0/24", dev: "eth0" }), "no gateway");
+  assert.not.ok(ownsRoute(OWN, { dst: "default", dev: "eth0", via: "192.168.1.1" }));
+});
+
+test("ownsNeighbour() and ownsFdb() take entries on our devices only", () => {
+  assert.ok(ownsNeighbour(OWN, { dev: "flannel.1", address: "10.244.2.0", lladdr: "aa:aa:aa:aa:aa:aa" }));
+  assert.not.ok(ownsNeighbour(OWN, { dev: "eth0", address: "192.168.1.1", lladdr: "aa:aa:aa:aa:aa:aa" }));
+  assert.ok(ownsFdb(OWN, { dev: "flannel.1", lladdr: "aa:aa:aa:aa:aa:aa", dst: "192.168.1.2" }));
+  assert.not.ok(ownsFdb(OWN, { dev: "flannel.1", lladdr: "aa:aa:aa:aa:aa:aa", dst: "" }));
+});
+
+test("reconcileEntries() applies only the difference, once, and nothing when converged", async () => {
+  const kernel = new MemoryEntriesKernel().load({ routes: [{ dst: "10.244.9.0/24", dev: "eth0", via: "192.168.1.9" }] });
+  const desired = { neighbours: [], fdb: [], routes: [{ dst: "10.244.2.0/24", dev: "eth0", via: "192.168.1.2" }] };
+  const diff = await reconcileEntries(kernel, desired, OWN);
+  assert.equal(diff.add.routes, desired.routes);
+  assert.equal(diff.remove.routes, [{ dst: "10.244.9.0/24", dev: "eth0", via: "192.168.1.9" }]);
+  assert.equal(kernel.entries().routes, desired.routes);
+  assert.is(kernel.applied.length, 1);
+  await reconcileEntries(kernel, desired, OWN);
+  assert.is(kernel.applied.length, 1);
+});
+
+test("reconcileEntries() with dryRun reports the diff and changes nothing", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const diff = await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [{ dst: "10.244.2.0/24", dev: "eth0", via: "192.168.1.2" }] }, OWN, { dryRun: true });
+  assert.is(diff.add.routes.length, 1);
+  assert.equal(kernel.entries().routes, []);
+});
+
+
+// ---- iprouteEntries() over FakeIpRoute
+
+
+async function vxlanHost(): Promise<FakeIpRoute> {
+  const ip = new FakeIpRoute();
+  await ip.link.add({ type: "veth", name: "eth0", peer: { name: "peer0" }, up: true });
+  await ip.address.add({ dev: "eth0", address: "192.168.1.1/24" });
+  await ip.link.add({ type: "vxlan", name: "flannel.1", id: 1, local: "192.168.1.1", dev: "eth0", learning: false, mtu: 1450, up: true });
+  return ip;
+}
+
+const PEER2 = {
+  neighbours: [{ dev: "flannel.1", address: "10.244.2.0", lladdr: "0e:00:00:00:00:02" }],
+  fdb: [{ dev: "flannel.1", lladdr: "0e:00:00:00:00:02", dst: "192.168.1.2" }],
+  routes: [{ dst: "10.244.2.0/24", dev: "flannel.1", via: "10.244.2.0", onlink: true }],
+};
+
+test("iprouteEntries().apply() writes neighbour, FDB entry and onlink route in that order", async () => {
+  const ip = await vxlanHost();
+  await iprouteEntries(ip).apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
+  assert.is(
+    ip.lastBatch?.toString(),
+    [
+      "# ip",
+      "neigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev flannel.1 nud permanent",
+      "# bridge",
+      "fdb replace 0e:00:00:00:00:02 dev flannel.1 dst 192.168.1.2 self permanent",
+      "# ip",
+      "route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink",
+      "",
+    ].join("\n"),
+  );
+  assert.match(ip.dump(), /neigh 10\.244\.2\.0 lladdr 0e:00:00:00:00:02 dev flannel\.1 nud permanent/);
+});
+
+test("iprouteEntries().read() returns owned entries only, and nothing for a missing device", async () => {
+  const ip = await vxlanHost();
+  const kernel = iprouteEntries(ip);
+  await kernel.apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
+  await ip.route.add({ dst: "10.99.0.0/16", via: "192.168.1.254", dev: "eth0" });
+  const ownership: EntryOwnership = { ...OWN, exclude: [] };
+  assert.equal(await kernel.read(ownership), PEER2);
+  assert.equal(await kernel.read({ entryDevices: ["flannel.9"], routeDevices: [], routeNetworks: [] }), { neighbours: [], fdb: [], routes: [] });
+});
+
+test("reconcileEntries() over iproute removes a departed peer in one batch", async () => {
+  const ip = await vxlanHost();
+  const kernel = iprouteEntries(ip);
+  await kernel.apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
+  const diff = await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [] }, OWN);
+  assert.equal(diff.remove, PEER2);
+  assert.not.match(ip.dump(), /flannel\.1 (onlink|nud|dst)/);
+  assert.not.match(ip.dump(), /^(neigh|fdb|route 10\.244)/m);
+});
+
+test.run();

@@ -1,0 +1,292 @@
+import type { Cidr } from "@weft/ipam";
+import type { IpRoute } from "@weft/iproute";
+import type { Lease, LeaseEvent } from "@weft/subnet";
+import { sleep } from "./_sleep.ts";
+import { diffEntries, isEmptyEntries, mergeEntries, type EntriesDiff, type KernelEntries } from "./kernel_entries.ts";
+import { noopLogger } from "./logger.ts";
+import { PeerError } from "./peer_error.ts";
+import { iprouteEntries, type EntriesKernel, type EntryOwnership } from "./reconcile_entries.ts";
+import type { Logger, Network } from "./types.ts";
+
+/** Options for {@linkcode RouteNetwork}. */
+export interface RouteNetworkOptions {
+  /** Lower-cased backend type; leases of other types are ignored. */
+  readonly backendType: string;
+  /** This node's lease (never programmed as a peer). */
+  readonly lease: Lease;
+  /** The MTU to report. */
+  readonly mtu: number;
+  /** Kernel access in the node's namespace. */
+  readonly iproute: IpRoute;
+  /** Which kernel entries this network owns (only those are ever removed). */
+  readonly ownership: EntryOwnership;
+  /** How entries are read and written; @default iprouteEntries(iproute) */
+  readonly kernel?: EntriesKernel;
+  /** @default noopLogger */
+  readonly logger?: Logger;
+  /** Period of the re-check in {@linkcode RouteNetwork.run}; @default 10000 (flannel's routeCheck) */
+  readonly resyncMs?: number;
+}
+
+/** What one reconcile pass did. */
+export interface ReconcileReport {
+  /** The changes applied (empty when the kernel already matched). */
+  readonly diff: EntriesDiff;
+  /** Peers (by subnet) whose entries could not be computed or programmed in this pass. */
+  readonly peerErrors: ReadonlyMap<string, Error>;
+}
+
+/** The text key of a CIDR (`10.244.2.0/24`). */
+export function cidrText(c: Cidr): string {
+  return `${c.address}/${c.prefixLength}`;
+}
+
+/** The key a peer is tracked by: its IPv4 subnet, else its IPv6 subnet. */
+export function peerKey(lease: Pick<Lease, "subnet" | "ipv6Subnet">): string | undefined {
+  const c = lease.subnet ?? lease.ipv6Subnet;
+  return c ? cidrText(c) : undefined;
+}
+
+/**
+ * The shared base of route-programming networks (flannel's `RouteNetwork`, generalised to
+ * neighbours and FDB entries so vxlan uses it too). A subclass says only what one peer needs
+ * ({@linkcode peerEntries}); the base keeps the peer set from lease events and converges the
+ * kernel on it with a diff of desired vs actual state, applied as one batch:
+ *
+ * - a `snapshot` replaces the peer set, so entries of peers that left while the agent was down
+ *   are removed too (flannel only ever sees Added/Removed and keeps stale routes after restarts);
+ * - `added` / `removed` change one peer; a changed lease (new VtepMAC or public IP) updates its
+ *   entries and removes the stale ones;
+ * - {@linkcode run} re-checks every `resyncMs`, so an entry deleted by someone else comes back;
+ * - when the batch fails, each peer is applied on its own so one bad peer (e.g. a host-gw peer
+ *   off this node's L2) gets a {@linkcode PeerError} while all others are served.
+ *
+ * Passes never overlap: requests that arrive during a pass are coalesced into one more pass.
+ */
+export abstract class RouteNetwork implements Network {
+  readonly lease: Lease;
+  readonly mtu: number;
+  readonly backendType: string;
+  protected readonly iproute: IpRoute;
+  protected readonly log: Logger;
+  protected ownership: EntryOwnership;
+  protected readonly kernel: EntriesKernel;
+  readonly #resyncMs: number;
+  readonly #peers = new Map<string, Lease>();
+  #errors: ReadonlyMap<string, Error> = new Map();
+  #running: Promise<ReconcileReport> | undefined;
+  #again: Promise<ReconcileReport> | undefined;
+
+  constructor(options: RouteNetworkOptions) {
+    this.lease = options.lease;
+    this.mtu = options.mtu;
+    this.backendType = options.backendType.toLowerCase();
+    this.iproute = options.iproute;
+    this.ownership = options.ownership;
+    this.kernel = options.kernel ?? iprouteEntries(options.iproute);
+    this.log = options.logger ?? noopLogger;
+    this.#resyncMs = options.resyncMs ?? 10_000;
+  }
+
+  /**
+   * The kernel entries one peer needs. Throw a {@linkcode PeerError} (or any error) for a peer
+   * that cannot be served; the other peers are unaffected.
+   */
+  protected abstract peerEntries(peer: Lease): Promise<KernelEntries> | KernelEntries;
+
+  /** Runs before every reconcile pass (vxlan makes sure its device exists). */
+  protected async beforeReconcile(): Promise<void> {}
+
+  /**
+   * Long-running watchers besides the periodic re-check (vxlan's link monitor). Call `trigger`
+   * to request a reconcile pass. Must resolve when `signal` aborts.
+   */
+  protected async watch(signal: AbortSignal, trigger: () => void): Promise<void> {
+    void signal;
+    void trigger;
+  }
+
+  /** The peers currently programmed or being programmed, by subnet. */
+  peers(): ReadonlyMap<string, Lease> {
+    return this.#peers;
+  }
+
+  peerErrors(): ReadonlyMap<string, Error> {
+    return this.#errors;
+  }
+
+  async handleLeaseEvent(event: LeaseEvent): Promise<void> {
+    switch (event.type) {
+      case "snapshot":
+        this.#peers.clear();
+        for (const lease of event.leases) this.#admit(lease);
+        break;
+      case "added":
+        this.#forget(event.lease);
+        this.#admit(event.lease);
+        break;
+      case "removed":
+        if (this.#forget(event.lease)) this.log.info({ subnet: peerKey(event.lease) }, "peer removed");
+        break;
+      case "own-removed":
+        this.log.warn({ subnet: peerKey(event.lease) }, "this node's lease disappeared from the store; keeping routes");
+        return;
+      default:
+        this.log.error({ event }, "unknown lease event type");
+        return;
+    }
+    await this.reconcile();
+  }
+
+  /**
+   * Converges the kernel on the current peer set now. Concurrent calls share passes: a call made
+   * while a pass runs resolves after the next pass, which sees every change made before it.
+   */
+  reconcile(): Promise<ReconcileReport> {
+    if (!this.#running) {
+      this.#running = this.#pass().finally(() => (this.#running = undefined));
+      return this.#running;
+    }
+    this.#again ??= this.#running.catch(() => undefined).then(() => {
+      this.#again = undefined;
+      return this.reconcile();
+    });
+    return this.#again;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const trigger = (): void => {
+      this.reconcile().catch((err: unknown) => this.log.error({ err }, "reconcile failed"));
+    };
+    const watching = this.watch(signal, trigger).catch((err: unknown) => this.log.error({ err }, "watcher failed"));
+    while (!signal.aborted) {
+      await sleep(this.#resyncMs, signal);
+      if (signal.aborted) break;
+      try {
+        const report = await this.reconcile();
+        if (!isEmptyEntries(report.diff.add) || !isEmptyEntries(report.diff.remove)) {
+          this.log.warn({ added: count(report.diff.add), removed: count(report.diff.remove) }, "repaired kernel entries changed by someone else");
+        }
+      } catch (err) {
+        this.log.error({ err }, "periodic reconcile failed");
+      }
+    }
+    await watching;
+    await this.#running?.catch(() => undefined);
+  }
+
+  #admit(lease: Lease): void {
+    const key = peerKey(lease);
+    if (!key) return;
+    const own = peerKey(this.lease);
+    if (key === own) return;
+    const type = (lease.backendType ?? "").toLowerCase();
+    if (type !== this.backendType) {
+      // flannel: "Ignoring non-<type> subnet"
+      this.log.info({ subnet: key, backendType: lease.backendType ?? "" }, `ignoring non-${this.backendType} subnet`);
+      return;
+    }
+    this.#peers.set(key, lease);
+  }
+
+  #forget(lease: Lease): boolean {
+    const key = peerKey(lease);
+    return key !== undefined && this.#peers.delete(key);
+  }
+
+  async #pass(): Promise<ReconcileReport> {
+    await this.beforeReconcile();
+    const errors = new Map<string, Error>();
+    const byPeer = new Map<string, KernelEntries>();
+    for (const [key, peer] of [...this.#peers]) {
+      try {
+        byPeer.set(key, await this.peerEntries(peer));
+      } catch (err) {
+        errors.set(key, err instanceof PeerError ? err : new PeerError(key, (err as Error).message, { cause: err }));
+      }
+    }
+    const desired = mergeEntries(...byPeer.values());
+    const actual = await this.kernel.read(this.ownership);
+    const diff = protect(diffEntries(desired, actual), [...errors.keys()].map((k) => this.#peersSnapshot(k)));
+    if (!isEmptyEntries(diff.add) || !isEmptyEntries(diff.remove)) {
+      try {
+        await this.kernel.apply(diff);
+      } catch (batchErr) {
+        this.log.warn({ err: batchErr }, "batch failed; applying peer by peer");
+        await this.#applyOneByOne(diff, byPeer, errors);
+      }
+    }
+    this.#report(errors);
+    return { diff, peerErrors: errors };
+  }
+
+  #peersSnapshot(key: string): Lease | undefined {
+    return this.#peers.get(key);
+  }
+
+  async #applyOneByOne(diff: EntriesDiff, byPeer: Map<string, KernelEntries>, errors: Map<string, Error>): Promise<void> {
+    const empty: KernelEntries = { neighbours: [], fdb: [], routes: [] };
+    for (const r of diff.remove.routes) await this.#try(() => this.kernel.apply({ add: empty, remove: { ...empty, routes: [r] } }));
+    for (const f of diff.remove.fdb) await this.#try(() => this.kernel.apply({ add: empty, remove: { ...empty, fdb: [f] } }));
+    for (const n of diff.remove.neighbours) await this.#try(() => this.kernel.apply({ add: empty, remove: { ...empty, neighbours: [n] } }));
+    const actual = await this.kernel.read(this.ownership);
+    for (const [key, wanted] of byPeer) {
+      const add = diffEntries(wanted, actual).add;
+      if (isEmptyEntries(add)) continue;
+      try {
+        await this.kernel.apply({ add, remove: empty });
+      } catch (err) {
+        errors.set(key, new PeerError(key, (err as Error).message, { cause: err }));
+        // do not leave a half-programmed peer (flannel deletes the ARP/FDB entries when a later step fails)
+        for (const r of wanted.routes) await this.#try(() => this.kernel.apply({ add: empty, remove: { ...empty, routes: [r] } }));
+        for (const f of wanted.fdb) await this.#try(() => this.kernel.apply({ add: empty, remove: { ...empty, fdb: [f] } }));
+        for (const n of wanted.neighbours) await this.#try(() => this.kernel.apply({ add: empty, remove: { ...empty, neighbours: [n] } }));
+      }
+    }
+  }
+
+  async #try(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log.debug({ err }, "cleanup step failed");
+    }
+  }
+
+  #report(errors: Map<string, Error>): void {
+    for (const [key, err] of errors) {
+      if (this.#errors.get(key)?.message !== err.message) this.log.error({ subnet: key, err }, err.message);
+    }
+    for (const key of this.#errors.keys()) if (!errors.has(key) && this.#peers.has(key)) this.log.info({ subnet: key }, "peer programmed after earlier error");
+    this.#errors = errors;
+  }
+}
+
+function count(e: KernelEntries): number {
+  return e.neighbours.length + e.fdb.length + e.routes.length;
+}
+
+/** Keeps existing entries of peers that failed this pass (a transient error must not tear down a working peer). */
+function protect(diff: EntriesDiff, failed: readonly (Lease | undefined)[]): EntriesDiff {
+  const dsts = new Set<string>();
+  const addrs = new Set<string>();
+  const publics = new Set<string>();
+  for (const lease of failed) {
+    if (!lease) continue;
+    for (const c of [lease.subnet, lease.ipv6Subnet]) {
+      if (!c) continue;
+      dsts.add(cidrText(c));
+      addrs.add(c.address);
+    }
+    for (const ip of [lease.publicIp, lease.publicIpv6]) if (ip) publics.add(ip.address);
+  }
+  if (dsts.size === 0) return diff;
+  return {
+    add: diff.add,
+    remove: {
+      routes: diff.remove.routes.filter((r) => !dsts.has(r.dst)),
+      neighbours: diff.remove.neighbours.filter((n) => !addrs.has(n.address)),
+      fdb: diff.remove.fdb.filter((f) => !publics.has(f.dst)),
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import type { IpRoute } from "@weft/iproute";
+import type { Lease } from "@weft/subnet";
+import type { KernelEntries } from "./kernel_entries.ts";
+import { MemoryEntriesKernel } from "./memory_entries_kernel.ts";
+import { PeerError } from "./peer_error.ts";
+import { cidrText, peerKey, RouteNetwork } from "./route_network.ts";
+import type { Logger } from "./types.ts";
+
+const test = suite("RouteNetwork");
+
+const NET = { family: 4, address: "10.244.0.0", prefixLength: 16 } as const;
+const lease = (n: number, mac = `aa:aa:aa:aa:aa:0${n}`, type = "test"): Lease => ({
+  subnet: { family: 4, address: `10.244.${n}.0`, prefixLength: 24 },
+  publicIp: { family: 4, address: `192.168.1.${n}` },
+  backendType: type,
+  backendData: { mac },
+});
+
+const entriesOf = (n: number, mac = `aa:aa:aa:aa:aa:0${n}`): KernelEntries => ({
+  neighbours: [{ dev: "tun0", address: `10.244.${n}.0`, lladdr: mac }],
+  fdb: [{ dev: "tun0", lladdr: mac, dst: `192.168.1.${n}` }],
+  routes: [{ dst: `10.244.${n}.0/24`, dev: "tun0", via: `10.244.${n}.0`, onlink: true }],
+});
+
+function recordingLogger() {
+  const lines: { level: string; obj: object; msg?: string }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, ...(msg === undefined ? {} : { msg }) });
+  const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return { lines, logger };
+}
+
+class TestNetwork extends RouteNetwork {
+  failing = new Set<string>();
+  passes = 0;
+  constructor(kernel: MemoryEntriesKernel, logger?: Logger, resyncMs = 10_000) {
+    super({
+      backendType: "Test",
+      lease: lease(1),
+      mtu: 1450,
+      iproute: {} as IpRoute,
+      kernel,
+      ownership: { entryDevices: ["tun0"], routeDevices: ["tun0", "eth0"], routeNetworks: [NET], exclude: [lease(1).subnet!] },
+      resyncMs,
+      ...(logger ? { logger } : {}),
+    });
+  }
+  protected override beforeReconcile(): Promise<void> {
+    this.passes++;
+    return Promise.resolve();
+  }
+  protected override peerEntries(peer: Lease): KernelEntries {
+    const key = cidrText(peer.subnet!);
+    if (this.failing.has(key)) throw new PeerError(key, "cannot compute");
+    const n = Number(peer.subnet!.address.split(".")[2]);
+    return entriesOf(n, (peer.backendData as { mac: string }).mac);
+  }
+}
+
+const merge = (...s: KernelEntries[]): KernelEntries => ({
+  neighbours: s.flatMap((x) => x.neighbours),
+  fdb: s.flatMap((x) => x.fdb),
+  routes: s.flatMap((x) => x.routes),
+});
+
+test("peerKey() and cidrText() use the IPv4 subnet, else the IPv6 one", () => {
+  assert.is(peerKey(lease(2)), "10.244.2.0/24");
+  assert.is(peerKey({ ipv6Subnet: { family: 6, address: "fd00:1::", prefixLength: 64 } }), "fd00:1::/64");
+  assert.is(peerKey({}), undefined);
+});
+
+test("handleLeaseEvent(snapshot) programs every peer of its type and ignores its own lease and other types", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const { lines, logger } = recordingLogger();
+  const net = new TestNetwork(kernel, logger);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(1), lease(2), lease(3), lease(4, "aa:aa:aa:aa:aa:04", "host-gw")] });
+  assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(3)));
+  assert.equal([...net.peers().keys()], ["10.244.2.0/24", "10.244.3.0/24"]);
+  assert.ok(lines.some((l) => l.level === "info" && l.msg === "ignoring non-test subnet"));
+  assert.is(net.backendType, "test");
+});
+
+test("handleLeaseEvent(removed) deletes the peer's route, FDB entry and neighbour", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2), lease(3)] });
+  await net.handleLeaseEvent({ type: "removed", lease: lease(2) });
+  assert.equal(kernel.entries(), entriesOf(3));
+  const last = kernel.applied.at(-1);
+  assert.equal(last?.remove, entriesOf(2));
+});
+
+test("handleLeaseEvent(added) with a new MAC replaces the neighbour and removes the old FDB entry", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel);
+  await net.handleLeaseEvent({ type: "added", lease: lease(2) });
+  await net.handleLeaseEvent({ type: "added", lease: lease(2, "bb:bb:bb:bb:bb:02") });
+  assert.equal(kernel.entries(), entriesOf(2, "bb:bb:bb:bb:bb:02"));
+});
+
+test("a snapshot removes owned leftovers of departed peers and keeps foreign entries", async () => {
+  const foreign: KernelEntries = {
+    neighbours: [{ dev: "eth0", address: "192.168.1.254", lladdr: "cc:cc:cc:cc:cc:cc" }],
+    fdb: [],
+    routes: [
+      { dst: "0.0.0.0/0", dev: "eth0", via: "192.168.1.254" },
+      { dst: "10.244.1.0/24", dev: "eth0", via: "192.168.1.99" }, // own subnet: never ours
+      { dst: "10.99.0.0/16", dev: "tun0", via: "10.99.0.1" }, // outside the Network
+      { dst: "10.244.7.0/24", dev: "cni0" }, // other device
+    ],
+  };
+  const kernel = new MemoryEntriesKernel().load(merge(foreign, entriesOf(5)));
+  const net = new TestNetwork(kernel);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2)] });
+  const want = new MemoryEntriesKernel().load(merge(foreign, entriesOf(2))).entries();
+  assert.equal(kernel.entries(), want);
+});
+
+test("a peer whose entries cannot be computed gets a PeerError, keeps its entries, and others are served", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const { lines, logger } = recordingLogger();
+  const net = new TestNetwork(kernel, logger);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2), lease(3)] });
+  net.failing.add("10.244.2.0/24");
+  await net.handleLeaseEvent({ type: "added", lease: lease(4) });
+  assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(3), entriesOf(4)));
+  assert.equal([...net.peerErrors().keys()], ["10.244.2.0/24"]);
+  assert.instance(net.peerErrors().get("10.244.2.0/24"), PeerError);
+  assert.is(lines.filter((l) => l.level === "error").length, 1);
+  await net.reconcile();
+  assert.is(lines.filter((l) => l.level === "error").length, 1, "the same error is logged once");
+  net.failing.clear();
+  await net.reconcile();
+  assert.is(net.peerErrors().size, 0);
+});
+
+test("when the batch fails, peers are applied one by one and the failing peer is rolled back", async () => {
+  const kernel = new MemoryEntriesKernel({
+    failOn: (s) => (s.kind === "route" && s.entry.dst === "10.244.3.0/24" ? new Error("RTNETLINK answers: Network is unreachable") : undefined),
+  });
+  const net = new TestNetwork(kernel);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2), lease(3), lease(4)] });
+  assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(4)));
+  assert.match(net.peerErrors().get("10.244.3.0/24")?.message ?? "", /^Peer 10.244.3.0\/24: RTNETLINK answers: Network is unreachable/);
+});
+
+test("reconcile() coalesces concurrent requests into at most one extra pass", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel);
+  await Promise.all([net.reconcile(), net.reconcile(), net.reconcile(), net.reconcile()]);
+  assert.is(net.passes, 2);
+});
+
+test("run() restores entries deleted by someone else and returns after abort", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const { lines, logger } = recordingLogger();
+  const net = new TestNetwork(kernel, logger, 10);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2)] });
+  const stop = new AbortController();
+  const running = net.run(stop.signal);
+  kernel.remove({ routes: entriesOf(2).routes, fdb: entriesOf(2).fdb });
+  const deadline = Date.now() + 2000;
+  while (kernel.entries().routes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  stop.abort();
+  await running;
+  assert.equal(kernel.entries(), entriesOf(2));
+  assert.ok(lines.some((l) => l.msg === "repaired kernel entries changed by someone else"));
+});
+
+test("handleLeaseEvent(own-removed) changes nothing and warns", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const { lines, logger } = recordingLogger();
+  const net = new TestNetwork(kernel, logger);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2)] });
+  const applied = kernel.applied.length;
+  await net.handleLeaseEvent({ type: "own-removed", lease: lease(1) });
+  assert.is(kernel.applied.length, applied);
+  assert.ok(lines.some((l) => l.level === "warn"));
+});
+
+test.run();

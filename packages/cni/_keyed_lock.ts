@@ -1,0 +1,25 @@
+// Per-key serialisation: calls with the same key run one after the other, other keys in parallel.
+
+export class KeyedLock {
+  #tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.#tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+
+  /** Keys with a call running or waiting. */
+  get size(): number {
+    return this.#tails.size;
+  }
+}

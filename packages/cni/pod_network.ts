@@ -1,0 +1,514 @@
+// Pod network setup with the semantics flannel gives its pods through bridge + host-local:
+//
+//  - a bridge (`cni0`) created once, with the node subnet's first address as gateway and a MAC
+//    derived from that address (set explicitly, so it never changes as ports come and go);
+//  - per pod a veth pair: `<ifname>` in the pod, `veth<8 hex>` on the host (a hash of container ID
+//    and ifname, so DEL and CHECK find it without extra state), on the bridge, hairpin on;
+//  - one address per family from the node subnet, allocated the host-local way from an @weft/ipam
+//    store in host-local's on-disk format, routes to the cluster networks via the gateway;
+//  - MTU and ipMasq (= !FLANNEL_IPMASQ) from subnet.env unless the config sets them.
+//
+// Speed: an ADD costs two `ip -batch` runs (host side, pod side) and one small file per address.
+// A DEL releases the addresses and answers; deleting the veth (20 ms of kernel work, most of a
+// reference DEL) runs in the background. That is safe because the host veth name is derived from
+// (container ID, ifname): a later ADD of the same pair waits for the pending teardown, and
+// `settled()`/`close()` wait for all of them.
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DiskIpamStore, formatCidr, gatewayOf, parseIp } from "@weft/ipam";
+import type { Cidr, IpamStore, PodIpAllocation } from "@weft/ipam";
+import { SubnetEnvNotFoundError, readSubnetEnv } from "@weft/netconf";
+import { KeyedLock } from "./_keyed_lock.ts";
+import { IpBatchError, IpSession } from "./_ip_session.ts";
+import { defaultExec, inNetnsArgv, ipBatch, ipJson, isExists, isNotFound, netnsPath, type Exec } from "./_ip.ts";
+import { PodIpam } from "./_pod_ipam.ts";
+import { CniError } from "./cni_error.ts";
+import { CNI_ERROR } from "./constants.ts";
+import type { CniCall, CniGcCall, CniPlugin } from "./dispatch.ts";
+import type { CniExec, CniInterface, CniIpConfig, CniResult, CniRoute } from "./types.ts";
+import { parseWeftNetConf, type WeftNetConf } from "./weft_net_conf.ts";
+
+/** Options for {@linkcode createPodNetwork}. */
+export interface PodNetworkOptions {
+  /**
+   * The namespace (name or path) holding the bridge and host veths; tests pass a throwaway one.
+   * @default undefined (the process's own namespace, as in weftd)
+   */
+  hostNetns?: string;
+  /** Runs `ip`, `nsenter` and `sysctl`; @default execFile */
+  exec?: CniExec;
+  /** Opens the address store of one network directory; @default a DiskIpamStore on `dir` */
+  openStore?: (dir: string) => IpamStore;
+  /**
+   * Keep two `ip -batch` processes open in the host namespace (one for setup, one for teardown)
+   * instead of starting `ip` per host-side change; @default true unless `exec` is given
+   */
+  persistentIp?: boolean;
+  /** How many setup sessions run ADDs side by side (with `persistentIp`); @default 4 */
+  setupSessions?: number;
+  /** Delete veths in the background after DEL answered; @default true */
+  asyncTeardown?: boolean;
+  /** Receives background failures and rollback errors; @default ignore */
+  log?: (message: string) => void;
+}
+
+/** The plugin plus the waits a host needs. */
+export interface PodNetwork extends CniPlugin {
+  /** Resolves when every background veth teardown has finished. */
+  settled(): Promise<void>;
+  /** Waits for background work and closes the address stores. */
+  close(): Promise<void>;
+}
+
+/** What an attachment's state file records (beside host-local's address files). */
+export interface AttachmentState {
+  containerId: string;
+  ifname: string;
+  netns: string;
+  hostVeth: string;
+  bridge: string;
+  addresses: string[];
+  mtu: number;
+  /** Whether traffic from this pod should be masqueraded (!FLANNEL_IPMASQ unless configured). */
+  ipMasq: boolean;
+}
+
+interface NodeSubnets {
+  /** One per family: IPv4 first. */
+  subnets: Cidr[];
+  /** Cluster networks (FLANNEL_NETWORK and FLANNEL_IPV6_NETWORK entries). */
+  networks: Cidr[];
+  mtu: number;
+  ipMasq: boolean;
+}
+
+interface BridgeInfo {
+  mac: string;
+  key: string;
+}
+
+/** The host-side veth name of an attachment: `veth` + 8 hex digits of sha256(containerID, ifname). */
+export function hostVethName(containerId: string, ifname: string): string {
+  return "veth" + createHash("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 8);
+}
+
+/** The /run/netns name of a namespace path, when it has one (what `ip netns exec` takes). */
+function netnsName(path: string): string | undefined {
+  for (const dir of ["/run/netns/", "/var/run/netns/"]) {
+    const name = path.slice(dir.length);
+    if (path.startsWith(dir) && /^[A-Za-z0-9_.-]+$/.test(name)) return name;
+  }
+  return undefined;
+}
+
+function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+function bridgeMac(subnets: Cidr[], bridge: string): string {
+  const v4 = subnets.find((s) => s.family === 4);
+  const bytes = v4 ? [0x0a, 0x58, ...v4.address.split(".").map(Number)] : [0x0a, 0x58, ...createHash("sha256").update(bridge).digest().subarray(0, 4)];
+  if (v4) bytes[5] = bytes[5]! + 1; // the gateway is the subnet's first address
+  return bytes.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+async function loadSubnets(conf: WeftNetConf): Promise<NodeSubnets> {
+  let env;
+  try {
+    env = await readSubnetEnv(conf.subnetFile);
+  } catch (err) {
+    if (err instanceof SubnetEnvNotFoundError || (err as { code?: string }).code === "ENOENT") {
+      throw new CniError(CNI_ERROR.tryAgainLater, `subnet file ${conf.subnetFile} does not exist: this node has no pod subnet yet`, {
+        details: "weftd (or flanneld) writes it once the node holds a subnet lease; check its log on this node",
+        cause: err,
+      });
+    }
+    throw new CniError(CNI_ERROR.ioFailure, `Cannot read subnet file ${conf.subnetFile}: ${(err as Error).message}`, { cause: err });
+  }
+  const subnets = [env.subnet, env.ipv6Subnet].filter((s): s is Cidr => s !== undefined);
+  const missing: string[] = [];
+  if (subnets.length === 0) missing.push("FLANNEL_SUBNET");
+  if (env.subnet && env.networks.length === 0) missing.push("FLANNEL_NETWORK");
+  if (env.ipv6Subnet && env.ipv6Networks.length === 0) missing.push("FLANNEL_IPV6_NETWORK");
+  if (env.mtu === undefined && conf.mtu === undefined) missing.push("FLANNEL_MTU");
+  if (env.ipMasq === undefined && conf.ipMasq === undefined) missing.push("FLANNEL_IPMASQ");
+  if (missing.length > 0) {
+    throw new CniError(CNI_ERROR.invalidNetworkConfig, `${conf.subnetFile} is missing ${missing.join(", ")}`);
+  }
+  return {
+    subnets,
+    networks: [...(env.subnet ? env.networks : []), ...(env.ipv6Subnet ? env.ipv6Networks : [])],
+    mtu: conf.mtu ?? env.mtu!,
+    ipMasq: conf.ipMasq ?? !env.ipMasq,
+  };
+}
+
+/** The cluster networks (gateway implied, as in flannel's delegate config) plus configured routes. */
+function podRoutes(conf: WeftNetConf, node: NodeSubnets): CniRoute[] {
+  return [...node.networks.map((n) => ({ dst: formatCidr(n) })), ...conf.routes];
+}
+
+/** Creates the Weft CNI plugin (ADD/DEL/CHECK/STATUS/GC) for a node. */
+export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
+  const exec: Exec = options.exec ?? defaultExec;
+  const host = options.hostNetns;
+  const log = options.log ?? (() => {});
+  const asyncTeardown = options.asyncTeardown ?? true;
+  const openStore = options.openStore ?? ((dir: string) => new DiskIpamStore(dir));
+  const persistent = options.persistentIp ?? options.exec === undefined;
+  const setupSessions = persistent ? Array.from({ length: options.setupSessions ?? 4 }, () => new IpSession(host)) : [];
+  const setupSession = setupSessions[0];
+  const teardownSession = persistent ? new IpSession(host) : undefined;
+  /** The least busy setup session. */
+  const pickSession = () => setupSessions.reduce<IpSession | undefined>((best, s) => (best === undefined || s.load < best.load ? s : best), undefined);
+  /** Host-side lines: through the long-lived session, or one `ip -batch` run. */
+  const hostBatch = (lines: readonly string[], session = setupSession) => (session ? session.run(lines) : ipBatch(exec, host, lines));
+  const containerLock = new KeyedLock();
+  const bridges = new Map<string, Promise<BridgeInfo>>();
+  const stores = new Map<string, IpamStore>();
+  const ipams = new Map<string, PodIpam>();
+  const teardowns = new Map<string, Promise<void>>();
+
+  const storeFor = (conf: WeftNetConf): IpamStore => {
+    const dir = join(conf.dataDir, conf.name);
+    let s = stores.get(dir);
+    if (!s) {
+      s = openStore(dir);
+      stores.set(dir, s);
+    }
+    return s;
+  };
+
+  const ipamFor = (conf: WeftNetConf, node: NodeSubnets): PodIpam => {
+    const key = `${join(conf.dataDir, conf.name)}|${node.subnets.map(formatCidr).join(",")}`;
+    let p = ipams.get(key);
+    if (!p) {
+      p = new PodIpam(storeFor(conf), node.subnets);
+      ipams.set(key, p);
+    }
+    return p;
+  };
+
+  const sysctl = async (key: string, value: string) => {
+    const [file, argv] = inNetnsArgv(host, "sysctl", ["-qw", `${key}=${value}`]);
+    await exec(file, argv).catch((err) => log(`sysctl ${key}=${value} failed: ${(err as Error).message}`));
+  };
+
+  const setupBridge = async (conf: WeftNetConf, node: NodeSubnets): Promise<BridgeInfo> => {
+    const name = conf.bridge;
+    const gateways = node.subnets.map((s) => `${gatewayOf(s).address}/${s.prefixLength}`);
+    let links = await ipJson<{ ifname: string; address: string; linkinfo?: { info_kind?: string }; addr_info?: unknown }>(exec, host, ["-d", "link", "show", "dev", name]).catch((err) => {
+      if (isNotFound(err)) return [];
+      throw err;
+    });
+    if (links.length === 0) {
+      const mac = bridgeMac(node.subnets, name);
+      await ipBatch(exec, host, [`link add ${name} address ${mac} mtu ${node.mtu} type bridge`]).catch((err) => {
+        if (!isExists(err)) throw err;
+      });
+      links = await ipJson(exec, host, ["-d", "link", "show", "dev", name]);
+    }
+    const link = links[0];
+    if (!link) throw new CniError(CNI_ERROR.internal, `bridge ${name} vanished while it was being set up`);
+    if (link.linkinfo?.info_kind !== "bridge") {
+      throw new CniError(CNI_ERROR.invalidNetworkConfig, `invalid network config: "bridge" names ${name}, which exists and is not a bridge`);
+    }
+    const addrs = await ipJson<{ addr_info?: Array<{ local: string; prefixlen: number }> }>(exec, host, ["addr", "show", "dev", name]);
+    const have = new Set((addrs[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+    const lines: string[] = [];
+    if (conf.isGateway) {
+      for (const gw of gateways) if (!have.has(gw)) lines.push(`addr add ${gw} dev ${name}${gw.includes(":") ? " nodad" : ""}`);
+    }
+    // Re-set the MAC to itself: an explicitly set MAC stays stable while ports come and go.
+    lines.push(`link set dev ${name} address ${link.address} up`);
+    await ipBatch(exec, host, lines).catch((err) => {
+      if (!isExists(err)) throw err;
+    });
+    if (conf.isGateway) {
+      if (node.subnets.some((s) => s.family === 4)) await sysctl("net.ipv4.ip_forward", "1");
+      if (node.subnets.some((s) => s.family === 6)) await sysctl("net.ipv6.conf.all.forwarding", "1");
+    }
+    return { mac: link.address, key: bridgeKey(conf, node) };
+  };
+
+  const bridgeKey = (conf: WeftNetConf, node: NodeSubnets) => `${conf.bridge}|${conf.isGateway}|${node.subnets.map(formatCidr).join(",")}`;
+
+  const ensureBridge = (conf: WeftNetConf, node: NodeSubnets): Promise<BridgeInfo> => {
+    const key = bridgeKey(conf, node);
+    let p = bridges.get(key);
+    if (!p) {
+      p = setupBridge(conf, node);
+      bridges.set(key, p);
+      p.catch(() => bridges.delete(key));
+    }
+    return p;
+  };
+
+  // subnet.env is re-read only when its mtime or size changes (one stat per ADD instead of a read).
+  const subnetCache = new Map<string, { key: string; node: NodeSubnets }>();
+  const cachedSubnets = async (conf: WeftNetConf): Promise<NodeSubnets> => {
+    let st;
+    try {
+      st = statSync(conf.subnetFile);
+    } catch {
+      return loadSubnets(conf); // reports the missing file
+    }
+    const key = `${st.mtimeMs}|${st.size}|${st.ino}|${conf.mtu}|${conf.ipMasq}`;
+    const hit = subnetCache.get(conf.subnetFile);
+    if (hit && hit.key === key) return hit.node;
+    const node = await loadSubnets(conf);
+    subnetCache.set(conf.subnetFile, { key, node });
+    return node;
+  };
+  const madeDirs = new Set<string>();
+
+  const stateFile = (conf: WeftNetConf, containerId: string, ifname: string) => join(conf.stateDir, conf.name, `${containerId}_${ifname}.json`);
+
+  const deleteVeth = async (hostVeth: string, session = setupSession): Promise<void> => {
+    await hostBatch([`link del ${hostVeth}`], session).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+  };
+
+  const scheduleTeardown = (hostVeth: string): Promise<void> => {
+    const prev = teardowns.get(hostVeth) ?? Promise.resolve();
+    // setImmediate: the DEL answer is written before any work for the teardown starts.
+    const p = prev
+      .then(() => new Promise((r) => setImmediate(r)))
+      .then(() => deleteVeth(hostVeth, teardownSession))
+      .catch((err) => log(`deleting ${hostVeth} failed: ${(err as Error).message}`))
+      .finally(() => {
+        if (teardowns.get(hostVeth) === p) teardowns.delete(hostVeth);
+      });
+    teardowns.set(hostVeth, p);
+    return p;
+  };
+
+  async function add(call: CniCall): Promise<CniResult> {
+    const conf = parseWeftNetConf(call.config);
+    const node = await cachedSubnets(conf);
+    const { containerId, ifname, netns } = call.env;
+    if (!existsSync(netns)) {
+      throw new CniError(CNI_ERROR.netnsNotFound, `failed to open netns "${netns}": no such file or directory`);
+    }
+    return containerLock.run(containerId, async () => {
+      const hostVeth = hostVethName(containerId, ifname);
+      await teardowns.get(hostVeth);
+      const bridge = await ensureBridge(conf, node);
+      const store = storeFor(conf);
+      const undo: Array<() => Promise<unknown>> = [];
+      try {
+        const addrs: PodIpAllocation[] = await ipamFor(conf, node).allocate({ containerId, ifname });
+        undo.push(() => Promise.all(addrs.map((a) => store.release(a.ip, { owner: { containerId, ifname } }))));
+        const hostMac = randomMac();
+        const podMac = randomMac();
+        const hostLines = [
+          `link add ${hostVeth} mtu ${node.mtu} address ${hostMac} master ${conf.bridge} up type veth peer name ${ifname} mtu ${node.mtu} address ${podMac} netns ${netnsPath(netns)}`,
+          ...(conf.hairpinMode ? [`link set dev ${hostVeth} type bridge_slave hairpin on`] : []),
+        ];
+        const routes = podRoutes(conf, node);
+        const gwOf = (family: 4 | 6) => addrs.find((a) => a.ip.family === family)?.gateway.address;
+        const podLines = addrs.map((a) => `addr add ${a.address} dev ${ifname}${a.ip.family === 6 ? " nodad" : ""}`);
+        podLines.push(`link set dev ${ifname} up`);
+        const resultRoutes: CniRoute[] = [...routes];
+        if (conf.isDefaultGateway) {
+          for (const a of addrs) resultRoutes.push({ dst: a.ip.family === 4 ? "0.0.0.0/0" : "::/0", gw: a.gateway.address });
+        }
+        for (const r of resultRoutes) {
+          const family = r.dst.includes(":") ? 6 : 4;
+          const gw = r.gw ?? gwOf(family);
+          if (!gw) continue;
+          if (addrs.some((a) => a.ip.family === family && formatCidr(a.subnet) === r.dst && r.gw === undefined)) continue;
+          podLines.push(`route add ${r.dst} via ${gw} dev ${ifname}`);
+        }
+        const session = pickSession();
+        const podName = netnsName(netns);
+        const stateDir = join(conf.stateDir, conf.name);
+        if (!madeDirs.has(stateDir) || !existsSync(stateDir)) {
+          mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+          madeDirs.add(stateDir);
+        }
+        // One job for everything when the session can enter the pod itself (`netns exec` forks
+        // from the small ip process); otherwise host lines, then one `ip` run in the pod.
+        const candidate = join(conf.stateDir, conf.name, `.batch-${containerId}_${ifname}`);
+        const batchFile = session && podName && !/\s/.test(candidate) ? candidate : undefined;
+        if (batchFile) writeFileSync(batchFile, podLines.join("\n") + "\n", { mode: 0o600 });
+        const lines = batchFile ? [...hostLines, `netns exec ${podName} ip -batch ${batchFile}`] : hostLines;
+        try {
+          await hostBatch(lines, session);
+        } catch (err) {
+          bridges.delete(bridge.key);
+          const linkAddFailed = err instanceof IpBatchError ? err.failedLines.includes(0) : true;
+          if (!linkAddFailed) undo.push(() => deleteVeth(hostVeth));
+          if (linkAddFailed && isExists(err)) {
+            // Either the pod already has <ifname> or a stale host veth of this pair exists.
+            await deleteVeth(hostVeth).catch(() => {});
+            throw new CniError(CNI_ERROR.alreadyExists, `container veth name provided (${ifname}) already exists`, { details: `in ${netns}`, cause: err });
+          }
+          throw err;
+        } finally {
+          if (batchFile) rmSync(batchFile, { force: true });
+        }
+        if (!batchFile) {
+          undo.push(() => deleteVeth(hostVeth));
+          await ipBatch(exec, netns, podLines);
+        }
+        const state: AttachmentState = {
+          containerId, ifname, netns, hostVeth, bridge: conf.bridge, addresses: addrs.map((a) => a.address), mtu: node.mtu, ipMasq: node.ipMasq,
+        };
+        const file = stateFile(conf, containerId, ifname);
+        writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
+        undo.push(async () => rmSync(file, { force: true }));
+
+        const ours: CniInterface[] = [
+          { name: conf.bridge, mac: bridge.mac },
+          { name: hostVeth, mac: hostMac },
+          { name: ifname, mac: podMac, sandbox: netns, mtu: node.mtu },
+        ];
+        const prev = call.prevResult;
+        const base = prev?.interfaces?.length ?? 0;
+        const ips: CniIpConfig[] = addrs.map((a) => ({ interface: base + 2, address: a.address, gateway: a.gateway.address }));
+        return {
+          cniVersion: call.cniVersion,
+          interfaces: [...(prev?.interfaces ?? []), ...ours],
+          ips: [...(prev?.ips ?? []), ...ips],
+          routes: [...(prev?.routes ?? []), ...resultRoutes],
+          dns: conf.dns ?? prev?.dns ?? {},
+        };
+      } catch (err) {
+        for (const step of undo.reverse()) {
+          await step().catch((e) => log(`rollback step failed: ${(e as Error).message}`));
+        }
+        throw err;
+      }
+    });
+  }
+
+  async function del(call: CniCall): Promise<void> {
+    const conf = parseWeftNetConf(call.config);
+    const { containerId, ifname } = call.env;
+    await containerLock.run(containerId, async () => {
+      const store = storeFor(conf);
+      const who = { containerId, ifname };
+      let held = await store.findByAttachment(who);
+      if (held.length === 0) {
+        // Not in our index: maybe written by another process (host-local, an older weft).
+        await store.sync();
+        held = await store.findByAttachment(who);
+      }
+      const exact = held.filter((r) => r.ifname === ifname);
+      for (const r of exact.length > 0 ? exact : held) await store.release(r.ip, { owner: who });
+      rmSync(stateFile(conf, containerId, ifname), { force: true });
+      const p = scheduleTeardown(hostVethName(containerId, ifname));
+      if (!asyncTeardown) await p;
+    });
+  }
+
+  async function check(call: CniCall): Promise<void> {
+    const conf = parseWeftNetConf(call.config);
+    const prev = call.prevResult;
+    if (!prev) throw new CniError(CNI_ERROR.invalidNetworkConfig, "invalid network config: \"prevResult\" is required for CHECK");
+    const { containerId, ifname, netns } = call.env;
+    const fail = (msg: string) => new CniError(CNI_ERROR.internal, msg);
+    if (!existsSync(netns)) throw new CniError(CNI_ERROR.netnsNotFound, `failed to open netns "${netns}": no such file or directory`);
+    const idx = (prev.interfaces ?? []).findIndex((i) => i.name === ifname && i.sandbox !== undefined && i.sandbox !== "");
+    if (idx < 0) throw fail(`prevResult has no interface ${ifname} in a sandbox`);
+    const want = (prev.ips ?? []).filter((ip) => ip.interface === idx);
+    const store = storeFor(conf);
+    let held = await store.findByAttachment({ containerId, ifname });
+    if (held.length === 0) {
+      await store.sync();
+      held = await store.findByAttachment({ containerId, ifname });
+    }
+    for (const ip of want) {
+      const addr = ip.address.split("/")[0]!;
+      if (!held.some((r) => r.ip.address === parseIp(addr).address)) throw fail(`weft: address ${ip.address} is not reserved for ${containerId}/${ifname}`);
+    }
+    type Link = { ifname: string; operstate?: string; master?: string; linkinfo?: { info_kind?: string }; addr_info?: Array<{ local: string; prefixlen: number; scope?: string }> };
+    const podLinks = await ipJson<Link>(exec, netns, ["-d", "addr", "show", "dev", ifname]).catch((err) => {
+      if (isNotFound(err)) throw fail(`interface ${ifname} does not exist in ${netns}`);
+      throw err;
+    });
+    const pod = podLinks[0];
+    if (!pod) throw fail(`interface ${ifname} does not exist in ${netns}`);
+    if (pod.linkinfo?.info_kind !== "veth") throw fail(`interface ${ifname} in ${netns} is a ${pod.linkinfo?.info_kind ?? "device"}, not a veth`);
+    const have = new Set((pod.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+    for (const ip of want) {
+      const [a, len] = ip.address.split("/");
+      if (!have.has(`${parseIp(a!).address}/${len}`)) throw fail(`Failed to match addr ${ip.address} on interface ${ifname}`);
+    }
+    const routes = [
+      ...(await ipJson<{ dst: string; gateway?: string; dev?: string }>(exec, netns, ["-4", "route", "show"])),
+      ...(await ipJson<{ dst: string; gateway?: string; dev?: string }>(exec, netns, ["-6", "route", "show"])),
+    ];
+    const norm = (d: string) => (d === "default" ? "default" : d.includes("/") ? d : `${d}/${d.includes(":") ? 128 : 32}`);
+    for (const r of prev.routes ?? []) {
+      const family = r.dst.includes(":") ? 6 : 4;
+      const dst = r.dst === "0.0.0.0/0" || r.dst === "::/0" ? "default" : r.dst;
+      const gw = r.gw ?? want.find((ip) => (ip.address.includes(":") ? 6 : 4) === family)?.gateway;
+      const ok = routes.some((k) => norm(k.dst) === dst && (gw === undefined || k.gateway === undefined || parseIp(k.gateway).address === parseIp(gw).address));
+      if (!ok) throw fail(`Expected route ${r.dst}${gw ? ` via ${gw}` : ""} not found in the routing table of ${netns}`);
+    }
+    const hostVeth = hostVethName(containerId, ifname);
+    const hostLinks = await ipJson<Link>(exec, host, ["link", "show", "dev", hostVeth]).catch((err) => {
+      if (isNotFound(err)) throw fail(`host veth ${hostVeth} of ${containerId}/${ifname} does not exist`);
+      throw err;
+    });
+    if (hostLinks[0]?.master !== conf.bridge) throw fail(`host veth ${hostVeth} is not attached to bridge ${conf.bridge}`);
+  }
+
+  async function status(call: CniCall): Promise<void> {
+    const conf = parseWeftNetConf(call.config);
+    try {
+      await loadSubnets(conf);
+    } catch (err) {
+      throw new CniError(CNI_ERROR.pluginNotAvailable, `weft is not ready: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async function gc(call: CniGcCall): Promise<void> {
+    const conf = parseWeftNetConf(call.config);
+    const valid = new Set(call.validAttachments.map((a) => `${a.containerID.trim()}\0${a.ifname}`));
+    const store = storeFor(conf);
+    await store.sync();
+    const errors: string[] = [];
+    for (const r of await store.list()) {
+      if (r.containerId === undefined) continue;
+      const id = r.containerId.trim();
+      const keep = r.ifname === undefined ? [...valid].some((k) => k.startsWith(`${id}\0`)) : valid.has(`${id}\0${r.ifname}`);
+      if (keep) continue;
+      await store.release(r.ip).catch((err) => errors.push(`release ${r.ip.address}: ${(err as Error).message}`));
+    }
+    const dir = join(conf.stateDir, conf.name);
+    if (existsSync(dir)) {
+      for (const f of readdirSync(dir)) {
+        const m = /^(.*)_([^_]+)\.json$/.exec(f);
+        if (m && !valid.has(`${m[1]}\0${m[2]}`)) rmSync(join(dir, f), { force: true });
+      }
+    }
+    if (errors.length > 0) throw new CniError(CNI_ERROR.ioFailure, `GC could not release every stale address: ${errors.join("; ")}`);
+  }
+
+  const settled = async () => {
+    while (teardowns.size > 0) await Promise.allSettled([...teardowns.values()]);
+  };
+
+  return {
+    add,
+    del,
+    check,
+    status,
+    gc,
+    settled,
+    async close() {
+      await settled();
+      for (const s of setupSessions) await s.close();
+      await teardownSession?.close();
+      for (const s of stores.values()) await s.close();
+      stores.clear();
+    },
+  };
+}

@@ -1,0 +1,241 @@
+import * as http from "node:http";
+import * as https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { resourcePath } from "./resources.ts";
+import type { ResourceDescriptor } from "./resources.ts";
+import type { KubeObject, V1Node, V1Pod } from "./types.ts";
+import { NODES } from "./resources.ts";
+
+/** A Kubernetes `Status` object, as the API server sends with errors. */
+export interface KubeStatus {
+  kind?: string;
+  apiVersion?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; kind?: string; group?: string };
+}
+
+/** The API server answered with an error status. Carries the HTTP status code, the Status `reason` and the path. */
+export class KubeApiError extends Error {
+  /** HTTP status code (404, 409, 410, ...), or 0 when no response arrived. */
+  readonly statusCode: number;
+  /** Status `reason` (`NotFound`, `Conflict`, `AlreadyExists`, `Expired`, `Gone`, ...) when the server sent one. */
+  readonly reason: string | undefined;
+  /** Request path. */
+  readonly path: string;
+  /** The Status object, when the body was one. */
+  readonly status: KubeStatus | undefined;
+  constructor(message: string, init: { statusCode: number; path: string; status?: KubeStatus }, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KubeApiError";
+    this.statusCode = init.statusCode;
+    this.path = init.path;
+    this.status = init.status;
+    this.reason = init.status?.reason;
+  }
+}
+
+/** Whether `err` is a 404 from the API server. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 404;
+}
+/** Whether `err` is a 409 (update conflict or already exists). */
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409;
+}
+/** Whether `err` is a 410 Gone (resourceVersion too old). */
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 410;
+}
+
+/** Patch formats: strategic merge (the default, as kubectl), JSON merge (RFC 7386) and JSON patch (RFC 6902). */
+export type PatchType = "strategic" | "merge" | "json";
+
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  strategic: "application/strategic-merge-patch+json",
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+};
+
+/** Options for {@linkcode KubeClient.request}. */
+export interface KubeRequestOptions {
+  /** JSON body. @default undefined */
+  body?: unknown;
+  /** Content-Type of the body. @default "application/json" */
+  contentType?: string;
+  /** Query parameters (undefined values are left out). @default {} */
+  query?: Record<string, string | number | boolean | undefined>;
+  /** Abort the request. @default undefined */
+  signal?: AbortSignal;
+  /** Per-request timeout. @default the client's requestTimeoutMs */
+  timeoutMs?: number;
+}
+
+/** Options for {@linkcode KubeClient}. */
+export interface KubeClientOptions {
+  /** Timeout of each non-watch request. @default 30000 */
+  requestTimeoutMs?: number;
+}
+
+/** Options for {@linkcode KubeClient.list}. */
+export interface KubeListOptions {
+  /** @default undefined (all namespaces) */
+  namespace?: string;
+  /** @default undefined */
+  labelSelector?: string;
+  /** @default undefined */
+  fieldSelector?: string;
+  /** @default undefined (a consistent read) */
+  resourceVersion?: string;
+  /** @default undefined */
+  signal?: AbortSignal;
+}
+
+/** The result of {@linkcode KubeClient.list}: the objects and the list's resourceVersion. */
+export interface KubeList<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+/** Options for {@linkcode KubeClient.patch}. */
+export interface KubePatchOptions {
+  /** @default "strategic" */
+  type?: PatchType;
+  /** e.g. `"status"`. @default undefined */
+  subresource?: string;
+  /** @default undefined */
+  namespace?: string;
+  /** @default undefined */
+  signal?: AbortSignal;
+}
+
+/** Options for {@linkcode KubeClient.get}. */
+export interface KubeGetOptions {
+  /** @default undefined */
+  namespace?: string;
+  /** @default undefined */
+  signal?: AbortSignal;
+}
+
+/**
+ * A small JSON client over a `KubeConfig` (its TLS, token and exec/auth providers). Objects come back as the API
+ * server's JSON, the same shape informers hold. Non-2xx answers throw {@linkcode KubeApiError}.
+ */
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  readonly #timeoutMs: number;
+
+  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
+    this.kubeConfig = kubeConfig;
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  /** Sends one request to `path` (e.g. `/api/v1/nodes`) and parses the JSON answer. */
+  async request<T = unknown>(method: string, path: string, options: KubeRequestOptions = {}): Promise<T> {
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new KubeConfigMissing();
+    const url = new URL(cluster.server.replace(/\/$/, "") + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const opts: https.RequestOptions = { method, headers: { Accept: "application/json" } };
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers = opts.headers as http.OutgoingHttpHeaders;
+    if (body) {
+      headers["Content-Type"] = options.contentType ?? "application/json";
+      headers["Content-Length"] = body.length;
+    }
+    const mod = url.protocol === "https:" ? https : http;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const req = mod.request(url, { ...opts, signal: options.signal, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const code = res.statusCode ?? 0;
+          let parsed: unknown;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch (cause) {
+            if (code >= 200 && code < 300) {
+              reject(new KubeApiError(`${method} ${path}: response is not JSON`, { statusCode: code, path }, { cause }));
+              return;
+            }
+          }
+          if (code >= 200 && code < 300) {
+            resolve(parsed as T);
+            return;
+          }
+          const status = isStatus(parsed) ? parsed : undefined;
+          const msg = status?.message ?? (text.slice(0, 200) || http.STATUS_CODES[code] || "no response");
+          reject(new KubeApiError(`${method} ${path}: ${code} ${msg}`, { statusCode: code, path, ...(status ? { status } : {}) }));
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs} ms`)));
+      req.on("error", (cause) => {
+        if (cause instanceof KubeApiError) reject(cause);
+        else reject(new KubeApiError(`${method} ${path}: ${cause.message}`, { statusCode: 0, path }, { cause }));
+      });
+      req.end(body);
+    });
+  }
+
+  /** GETs one object. @throws {KubeApiError} 404 when it does not exist (see `isNotFound`) */
+  get<T extends KubeObject>(resource: ResourceDescriptor<T>, name: string, options: KubeGetOptions = {}): Promise<T> {
+    const path = resourcePath(resource, { name, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
+    return this.request<T>("GET", path, options.signal ? { signal: options.signal } : {});
+  }
+
+  /** Lists a collection and returns its items and resourceVersion. */
+  async list<T extends KubeObject>(resource: ResourceDescriptor<T>, options: KubeListOptions = {}): Promise<KubeList<T>> {
+    const path = resourcePath(resource, options.namespace !== undefined ? { namespace: options.namespace } : {});
+    const list = await this.request<{ items?: T[] | null; metadata?: { resourceVersion?: string } }>("GET", path, {
+      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, resourceVersion: options.resourceVersion },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const items = (list?.items ?? []).map((o) => ({ ...o, apiVersion: o.apiVersion ?? resource.apiVersion, kind: o.kind ?? resource.kind }));
+    return { items, resourceVersion: list?.metadata?.resourceVersion ?? "" };
+  }
+
+  /** PATCHes one object (or its subresource) and returns the result. */
+  patch<T extends KubeObject>(resource: ResourceDescriptor<T>, name: string, patch: unknown, options: KubePatchOptions = {}): Promise<T> {
+    const path = resourcePath(resource, {
+      name,
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      ...(options.subresource !== undefined ? { subresource: options.subresource } : {}),
+    });
+    return this.request<T>("PATCH", path, {
+      body: patch,
+      contentType: PATCH_CONTENT_TYPES[options.type ?? "strategic"],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /** GET `/api/v1/nodes/<name>`. */
+  getNode(name: string, options: { signal?: AbortSignal } = {}): Promise<V1Node> {
+    return this.get(NODES, name, options);
+  }
+
+  /** GET `/api/v1/namespaces/<namespace>/pods/<name>`. */
+  getPod(namespace: string, name: string, options: { signal?: AbortSignal } = {}): Promise<V1Pod> {
+    return this.request<V1Pod>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`, options);
+  }
+
+  /** PATCH `/api/v1/nodes/<name>/status` (strategic merge by default: conditions merge by `type`). */
+  patchNodeStatus(name: string, patch: unknown, options: { type?: PatchType; signal?: AbortSignal } = {}): Promise<V1Node> {
+    return this.patch(NODES, name, patch, { ...options, subresource: "status" });
+  }
+}
+
+class KubeConfigMissing extends TypeError {
+  constructor() {
+    super("Cannot send request: the KubeConfig has no current cluster");
+  }
+}
+
+function isStatus(v: unknown): v is KubeStatus {
+  return typeof v === "object" && v !== null && (v as KubeStatus).kind === "Status";
+}

@@ -1,0 +1,145 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Redis } from "ioredis";
+import { parseCidr, parseIp } from "@weft/ipam";
+import { RedisLeaseRegistry } from "./redis_lease_registry.ts";
+import type { LeaseRegistry, RegistryEvent } from "./types.ts";
+import { leaseManagerConformance } from "./_lease_manager_conformance.ts";
+import { startRedisServer } from "./_redis_server_test_helper.ts";
+import type { TestRedisServer } from "./_redis_server_test_helper.ts";
+import { missingRequirement } from "@weft/testutils";
+
+const missing = missingRequirement(["redis-server"]);
+const server: TestRedisServer | undefined = missing ? undefined : await startRedisServer();
+const clients: Redis[] = [];
+function client(): Redis {
+  const c = new Redis({ host: "127.0.0.1", port: server!.port, maxRetriesPerRequest: null, retryStrategy: () => 50, lazyConnect: false });
+  c.on("error", () => undefined);
+  clients.push(c);
+  return c;
+}
+function registry(options: { prefix?: string } = {}): RedisLeaseRegistry {
+  return new RedisLeaseRegistry(client(), { resyncMs: 1_000, pollMs: 300, ...options });
+}
+async function closeClients(): Promise<void> {
+  for (const c of clients.splice(0)) c.disconnect();
+}
+
+if (missing) {
+  test.skip(`RedisLeaseRegistry tests (${missing})`, () => {});
+} else {
+  const _check: LeaseRegistry = registry(); // STYLE 15: conforms at compile time
+  void _check;
+
+  test.before.each(async () => {
+    await client().flushall();
+  });
+  test.after(async () => {
+    await closeClients();
+  });
+
+  test("create() stores flannel's key and JSON value with a PX TTL", async () => {
+    const r = registry();
+    await r.create({ subnet: parseCidr("10.5.52.0/24"), publicIp: parseIp("1.2.3.4") }, { ttlMs: 60_000 });
+    const c = client();
+    assert.is(await c.get("/coreos.com/network/subnets/10.5.52.0-24"), '{"PublicIP":"1.2.3.4","PublicIPv6":null}');
+    const pttl = await c.pttl("/coreos.com/network/subnets/10.5.52.0-24");
+    assert.ok(pttl > 59_000 && pttl <= 60_000, String(pttl));
+    await r.create(
+      { subnet: parseCidr("10.5.53.0/24"), ipv6Subnet: parseCidr("fd00:12:13::/56"), publicIp: parseIp("192.168.64.3"), backendType: "vxlan", backendData: { VNI: 1, VtepMAC: "c6:d2:32:6f:8f:44" } },
+    );
+    assert.is(
+      await c.get("/coreos.com/network/subnets/10.5.53.0-24&fd00:12:13::-56"),
+      '{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:44"}}',
+    );
+    assert.is(await c.pttl("/coreos.com/network/subnets/10.5.53.0-24&fd00:12:13::-56"), -1, "no ttlMs: a reservation");
+  });
+
+  test("list() reads leases written by hand (flannel reservations) and skips keys that are not subnets", async () => {
+    const c = client();
+    await c.set("/coreos.com/network/subnets/10.5.1.0-24", '{"PublicIP":"10.0.0.1","BackendType":"host-gw","BackendData":null}');
+    await c.set("/coreos.com/network/subnets/not-a-subnet", '{"PublicIP":"10.0.0.2"}');
+    await c.set("/coreos.com/network/subnets/10.5.2.0-24", "garbage");
+    await c.set("/other/subnets/10.5.3.0-24", '{"PublicIP":"10.0.0.3"}');
+    const leases = await registry().list();
+    assert.is(leases.length, 1);
+    assert.equal(leases[0], { subnet: parseCidr("10.5.1.0/24"), publicIp: parseIp("10.0.0.1"), backendType: "host-gw", backendData: null });
+    // A hand-written lease blocks creating the same subnet.
+    await registry().create({ subnet: parseCidr("10.5.1.0/24"), publicIp: parseIp("9.9.9.9") }).then(
+      () => assert.unreachable("create should fail"),
+      (e: Error) => assert.is(e.name, "LeaseConflictError"),
+    );
+  });
+
+  test("the prefix option separates networks (flannel's multi test: /vxlan/network and /hostgw/network)", async () => {
+    const a = registry({ prefix: "/vxlan/network" });
+    const b = registry({ prefix: "/hostgw/network/" });
+    await a.create({ subnet: parseCidr("10.11.1.0/24"), publicIp: parseIp("1.1.1.1") });
+    await b.create({ subnet: parseCidr("10.11.1.0/24"), publicIp: parseIp("2.2.2.2") });
+    assert.is((await a.list()).length, 1);
+    assert.is((await b.list())[0]!.publicIp?.address, "2.2.2.2");
+    assert.ok(await client().exists("/hostgw/network/subnets/10.11.1.0-24"));
+  });
+
+  test("watch() works without keyspace notifications (CONFIG refused) by polling", async () => {
+    const c = client();
+    await c.config("SET", "notify-keyspace-events", "");
+    const r = new RedisLeaseRegistry(client(), { configureNotifications: false, pollMs: 200, resyncMs: 60_000 });
+    const stop = new AbortController();
+    const events: RegistryEvent[] = [];
+    const done = (async () => {
+      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
+    })();
+    await new Promise((res) => setTimeout(res, 100));
+    await r.create({ subnet: parseCidr("10.5.9.0/24"), publicIp: parseIp("1.1.1.1") });
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline && !events.some((e) => e.type === "snapshot" && e.leases.length === 1)) await new Promise((res) => setTimeout(res, 50));
+    stop.abort();
+    await done;
+    assert.ok(events.some((e) => e.type === "snapshot" && e.leases.length === 1), JSON.stringify(events.map((e) => e.type)));
+    assert.is((await c.config("GET", "notify-keyspace-events"))[1], "", "left the server config alone");
+  });
+
+  test("watch() enables keyspace notifications and reports a set as added without waiting for a resync", async () => {
+    const c = client();
+    await c.config("SET", "notify-keyspace-events", "");
+    const r = new RedisLeaseRegistry(client(), { resyncMs: 60_000 });
+    const stop = new AbortController();
+    const events: RegistryEvent[] = [];
+    const done = (async () => {
+      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
+    })();
+    const deadline0 = Date.now() + 3_000;
+    while (Date.now() < deadline0 && events.length === 0) await new Promise((res) => setTimeout(res, 20));
+    const flags = (await c.config("GET", "notify-keyspace-events"))[1] ?? "";
+    assert.ok(["K", "$", "g", "x"].every((f) => flags.includes(f)), flags);
+    await r.create({ subnet: parseCidr("10.5.8.0/24"), publicIp: parseIp("1.1.1.1") });
+    const deadline = Date.now() + 2_000;
+    while (Date.now() < deadline && !events.some((e) => e.type === "added")) await new Promise((res) => setTimeout(res, 20));
+    stop.abort();
+    await done;
+    assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
+  });
+
+  test.run();
+
+  leaseManagerConformance({
+    name: "redis",
+    async reset() {
+      await closeClients();
+      await client().flushall();
+    },
+    open() {
+      return registry();
+    },
+    async restart({ keepData }) {
+      await server!.kill({ save: keepData });
+      await new Promise((res) => setTimeout(res, 300));
+      await server!.start();
+    },
+    async close() {
+      await closeClients();
+      await server!.stop();
+    },
+  });
+}

@@ -1,0 +1,246 @@
+import type { ChildProcess, SpawnOptions } from "node:child_process";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { execIn, spawnIn, stopProcess, type ExecInOptions } from "./netns_exec.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** Options for {@linkcode createCluster}. */
+export interface ClusterOptions {
+  /** Cluster name, part of every namespace name (`wtb-<name>-…`); letters, digits and dashes, at most 12; @default "weft" */
+  name?: string;
+  /** Number of nodes; @default 3 */
+  nodes?: number;
+  /** Start a Redis server in its own namespace on the underlay; @default false */
+  redis?: boolean;
+  /** MTU of the underlay links; @default 1500 */
+  mtu?: number;
+}
+
+/** One node: a namespace on the underlay with `eth0` and a default route via the outside host. */
+export interface ClusterNode {
+  /** 1-based */
+  index: number;
+  /** `node<index>`, used as the Kubernetes node name */
+  name: string;
+  netns: string;
+  /** Address on the underlay (198.18.0.10 + index) */
+  underlayIp: string;
+  underlayIface: "eth0";
+}
+
+/** The underlay: 198.18.0.0/24 on a bridge in the switch namespace. */
+export const UNDERLAY_PREFIX = "198.18.0";
+export const UNDERLAY_PREFIX_LENGTH = 24;
+/** A host "outside the cluster" on the underlay, and every node's default gateway. */
+export const OUTSIDE_IP = `${UNDERLAY_PREFIX}.1`;
+export const REDIS_IP = `${UNDERLAY_PREFIX}.2`;
+export const REDIS_PORT = 6379;
+
+/** Thrown when a cluster with the same name (any of its namespaces) already exists. */
+export class ClusterExistsError extends Error {
+  readonly clusterName: string;
+  constructor(clusterName: string, namespaces: string[]) {
+    super(`Cannot create cluster "${clusterName}": namespaces ${namespaces.join(", ")} already exist (remove them with: testbed down --name ${clusterName})`);
+    this.name = "ClusterExistsError";
+    this.clusterName = clusterName;
+  }
+}
+
+/** Namespace names of a cluster (all start with `wtb-<name>-`). */
+export function clusterNamespacePrefix(name: string): string {
+  return `wtb-${name}-`;
+}
+
+async function ip(args: string[]): Promise<string> {
+  try {
+    return (await execFileAsync("ip", args)).stdout;
+  } catch (err) {
+    throw new Error(`ip ${args.join(" ")} failed: ${String((err as { stderr?: string }).stderr ?? "").trim() || (err as Error).message}`, { cause: err });
+  }
+}
+
+/** The existing namespaces that belong to cluster `name`. */
+export async function listClusterNamespaces(name: string): Promise<string[]> {
+  const prefix = clusterNamespacePrefix(name);
+  const out = await ip(["netns", "list"]);
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0] ?? "")
+    .filter((n) => n.startsWith(prefix));
+}
+
+/** Kills every process inside a namespace (processes tests or the demo started there), then deletes it. */
+export async function removeNamespace(netns: string): Promise<void> {
+  const pids = (await ip(["netns", "pids", netns]).catch(() => ""))
+    .split("\n")
+    .map((p) => Number(p.trim()))
+    .filter((p) => p > 0 && p !== process.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  await ip(["netns", "delete", netns]).catch((err: Error) => {
+    if (!/No such file|not found|Invalid/i.test(err.message)) throw err;
+  });
+}
+
+/** Removes every namespace of cluster `name` (for `testbed down` and for leftovers of a crashed run). */
+export async function destroyClusterByName(name: string): Promise<string[]> {
+  const namespaces = await listClusterNamespaces(name);
+  for (const ns of namespaces) await removeNamespace(ns);
+  return namespaces;
+}
+
+/** A running testbed cluster. Call {@linkcode Cluster.destroy} when done (it is safe to call twice). */
+export class Cluster {
+  readonly name: string;
+  readonly switchNetns: string;
+  readonly outsideNetns: string;
+  readonly nodes: ClusterNode[];
+  redis: { netns: string; ip: string; port: number; url: string } | undefined;
+  readonly workDir: string;
+  readonly #children = new Set<ChildProcess>();
+  readonly #namespaces: string[] = [];
+  #destroyed = false;
+
+  constructor(name: string, nodes: ClusterNode[]) {
+    this.name = name;
+    const prefix = clusterNamespacePrefix(name);
+    this.switchNetns = `${prefix}sw`;
+    this.outsideNetns = `${prefix}out`;
+    this.nodes = nodes;
+    this.workDir = mkdtempSync(join(tmpdir(), `wtb-${name}-`));
+  }
+
+  /** Records a namespace this cluster created, so destroy() removes it. */
+  adoptNamespace(netns: string): void {
+    this.#namespaces.push(netns);
+  }
+
+  /** Runs a command in one of the cluster's namespaces and returns stdout. */
+  exec(netns: string, argv: readonly string[], options?: ExecInOptions): Promise<string> {
+    return execIn(netns, argv, options);
+  }
+
+  /** Starts a long-running process in a namespace; it is stopped by destroy(). */
+  spawn(netns: string, argv: readonly string[], options?: SpawnOptions): ChildProcess {
+    const child = spawnIn(netns, argv, options);
+    this.#children.add(child);
+    child.once("exit", () => this.#children.delete(child));
+    return child;
+  }
+
+  /** Stops every process, deletes every namespace and the work directory. */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    await Promise.all([...this.#children].map((c) => stopProcess(c, { graceMs: 2000 })));
+    for (const ns of [...this.#namespaces].reverse()) await removeNamespace(ns).catch(() => undefined);
+    // Anything left by a half-finished create (names are unique to this cluster).
+    await destroyClusterByName(this.name).catch(() => undefined);
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+async function startRedis(cluster: Cluster, netns: string): Promise<void> {
+  const dir = join(cluster.workDir, "redis");
+  mkdirSync(dir, { recursive: true });
+  const child = cluster.spawn(netns, [
+    "redis-server", "--bind", REDIS_IP, "--port", String(REDIS_PORT), "--dir", dir, "--save", "", "--appendonly", "no",
+    "--protected-mode", "no", "--daemonize", "no", "--logfile", "",
+  ]);
+  let log = "";
+  child.stdout?.on("data", (b: Buffer) => (log = (log + b.toString()).slice(-4000)));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const pong = await execIn(netns, ["redis-cli", "-h", REDIS_IP, "-p", String(REDIS_PORT), "ping"]).catch(() => "");
+    if (pong.trim() === "PONG") break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start in ${netns}: ${log.trim()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  cluster.redis = { netns, ip: REDIS_IP, port: REDIS_PORT, url: `redis://${REDIS_IP}:${REDIS_PORT}` };
+}
+
+/**
+ * Builds a cluster: switch namespace with bridge `br0`, an outside host (198.18.0.1, every node's default gateway),
+ * nodes at 198.18.0.11, .12, … with `eth0` and IP forwarding on, and optionally Redis at 198.18.0.2:6379.
+ * Refuses to start when any namespace of the same cluster name exists. On any failure it removes what it made.
+ */
+export async function createCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const name = options.name ?? "weft";
+  const count = options.nodes ?? 3;
+  const mtu = options.mtu ?? 1500;
+  if (!/^[a-z0-9][a-z0-9-]{0,11}$/.test(name)) throw new TypeError(`cluster name "${name}": use 1-12 lower-case letters, digits or dashes`);
+  if (!Number.isInteger(count) || count < 1 || count > 200) throw new RangeError(`nodes: must be an integer from 1 to 200, got ${count}`);
+  const taken = await listClusterNamespaces(name);
+  if (taken.length > 0) throw new ClusterExistsError(name, taken);
+
+  const prefix = clusterNamespacePrefix(name);
+  const nodes: ClusterNode[] = Array.from({ length: count }, (_, i) => ({
+    index: i + 1,
+    name: `node${i + 1}`,
+    netns: `${prefix}n${i + 1}`,
+    underlayIp: `${UNDERLAY_PREFIX}.${11 + i}`,
+    underlayIface: "eth0",
+  }));
+  const cluster = new Cluster(name, nodes);
+  try {
+    const sw = cluster.switchNetns;
+    await ip(["netns", "add", sw]);
+    cluster.adoptNamespace(sw);
+    await ip(["-n", sw, "link", "set", "lo", "up"]);
+    await ip(["-n", sw, "link", "add", "br0", "mtu", String(mtu), "type", "bridge"]);
+    await ip(["-n", sw, "link", "set", "br0", "up"]);
+
+    // Each attached host gets `eth0` in its namespace and `p<tag>` on the switch bridge.
+    const attach = async (netns: string, tag: string, address: string, gateway?: string) => {
+      await ip(["netns", "add", netns]);
+      cluster.adoptNamespace(netns);
+      await ip(["-n", netns, "link", "set", "lo", "up"]);
+      await ip(["-n", sw, "link", "add", `p${tag}`, "mtu", String(mtu), "type", "veth", "peer", "name", "eth0", "mtu", String(mtu), "netns", netns]);
+      await ip(["-n", sw, "link", "set", `p${tag}`, "master", "br0", "up"]);
+      await ip(["-n", netns, "addr", "add", `${address}/${UNDERLAY_PREFIX_LENGTH}`, "dev", "eth0"]);
+      await ip(["-n", netns, "link", "set", "eth0", "up"]);
+      if (gateway) await ip(["-n", netns, "route", "add", "default", "via", gateway, "dev", "eth0"]);
+    };
+
+    await attach(cluster.outsideNetns, "out", OUTSIDE_IP);
+    for (const node of nodes) {
+      await attach(node.netns, `n${node.index}`, node.underlayIp, OUTSIDE_IP);
+      await execIn(node.netns, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+    }
+    if (options.redis) {
+      const redisNetns = `${prefix}redis`;
+      await attach(redisNetns, "redis", REDIS_IP);
+      await startRedis(cluster, redisNetns);
+    }
+    return cluster;
+  } catch (err) {
+    await cluster.destroy();
+    throw err;
+  }
+}
+
+/**
+ * Destroys the cluster on SIGINT/SIGTERM (then exits 130/143). Returns a function that removes the handlers.
+ * For CLIs and the demo: a library must not take over a process's signals by itself.
+ */
+export function destroyOnSignals(cluster: Cluster): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\ntestbed: ${signal}: tearing down cluster ${cluster.name}\n`);
+    void cluster.destroy().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", handler);
+  process.once("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
+}
