@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// `npm run demo`: until the node agent lands (issue: weftd + testbed), this prints what the demo will do.
-console.log(`Weft demo (not yet runnable: the node agent weftd and tools/testbed have not landed)
+// `npm run demo [-- options]`: runs tools/testbed/demo.ts from source (a 3-node cluster in network namespaces,
+// weftd on every node, pods through the real weft-cni binary, a reachability matrix). `-- --help` lists options.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
-When they land, this command will, as root and entirely inside network namespaces it creates:
-  1. build a 3-node cluster (underlay switch namespace, node namespaces on 198.18.0.0/15, Redis),
-  2. start weftd in every node with the backend given by --backend (default vxlan),
-  3. create pods through the real weft-cni binary,
-  4. print nodes, subnets, backends and VTEP MACs, and a pod-to-pod reachability matrix,
-  5. tear everything down (--keep leaves it running),
-and end with: demo: <reachable>/<total> pod pairs reachable`);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const child = spawn(process.execPath, ["--conditions=@weft/source", "--import=tsx", "tools/testbed/demo.ts", ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: "inherit",
+});
+// Ctrl-C reaches the demo through the terminal's process group; the demo tears the cluster down and exits.
+for (const s of ["SIGINT", "SIGTERM"]) process.on(s, () => undefined);
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 1 : 1)));

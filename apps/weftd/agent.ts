@@ -34,6 +34,8 @@ export interface AgentDeps {
   createTraffic(config: NetConf, lease: Lease): TrafficManager;
   /** Starts the CNI server (when enabled); resolves with a stop function. */
   startCni?(): Promise<() => Promise<void>>;
+  /** Called once the agent is ready (kube: sets the node's NetworkUnavailable=False condition). */
+  onReady?(): Promise<void>;
   metrics: AgentMetrics;
 }
 
@@ -155,6 +157,7 @@ export async function runAgent(settings: AgentSettings, deps: AgentDeps, options
   const stopCni = deps.startCni ? await deps.startCni() : undefined;
   status.ready = true;
   metrics.ready.set(1);
+  await deps.onReady?.().catch((err: Error) => logger.error({ err: err.message }, "Could not report readiness to the lease store"));
   logger.info({ subnet: cidrOrNone(lease.subnet), mtu: network.mtu }, "weftd is ready");
 
   let current = lease;

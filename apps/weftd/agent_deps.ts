@@ -80,6 +80,7 @@ export async function createAgentDeps(options: AgentOptions, context: { logger: 
   const closers: (() => Promise<void>)[] = [];
   let registry: LeaseRegistry;
   let readNetConf: AgentDeps["readNetConf"];
+  let onReady: AgentDeps["onReady"];
   const warn = (message: string) => logger.warn({}, message);
 
   if (options.leaseStore === "redis") {
@@ -114,10 +115,12 @@ export async function createAgentDeps(options: AgentOptions, context: { logger: 
       ...(options.kubeApiUrl ? { apiUrl: options.kubeApiUrl } : {}),
     });
     const nodeName = options.nodeName ?? (await resolveNodeName(kubeConfig));
-    registry = new KubeLeaseRegistry(kubeConfig, nodeName, {
+    const kube = new KubeLeaseRegistry(kubeConfig, nodeName, {
       annotationPrefix: options.kubeAnnotationPrefix,
       onPodCidrWait: (err) => logger.warn({ node: nodeName }, err.message),
     });
+    registry = kube;
+    onReady = () => kube.markNetworkAvailable();
     readNetConf = async () => {
       let text: string;
       try {
@@ -137,6 +140,7 @@ export async function createAgentDeps(options: AgentOptions, context: { logger: 
     iproute: createIpRoute(),
     readNetConf,
     leases,
+    ...(onReady ? { onReady } : {}),
     backends: await loadBackendRegistry(options.backendPackages),
     createTraffic: (config: NetConf, lease) =>
       new TrafficManager((family, table) => createNftables({ family, table }), {

@@ -85,7 +85,7 @@ export async function ensureVxlanDevice(iproute: IpRoute, spec: VxlanDeviceSpec,
     }
   }
   if (!link) {
-    const mac = spec.mac ? normalizeMac(spec.mac) : (options.randomMac ?? randomVtepMac)();
+    const mac = spec.mac ? normalizeMac(spec.mac) : (options.randomMac ?? (() => randomVtepMac()))();
     try {
       await iproute.link.add({
         type: "vxlan",

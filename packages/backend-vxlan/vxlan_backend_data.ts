@@ -58,11 +58,15 @@ export function normalizeMac(mac: string): string {
   return mac.toLowerCase().replaceAll("-", ":");
 }
 
-/**
- * A random locally administered unicast MAC (`b[0] = (b[0] & 0xfe) | 0x02`), as flannel's
- * mac.NewHardwareAddr. `random` is injectable for tests.
- */
-export function randomVtepMac(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+/** Options for {@linkcode randomVtepMac}. */
+export interface RandomVtepMacOptions {
+  /** Source of random bytes; @default crypto.getRandomValues */
+  random?: (n: number) => Uint8Array;
+}
+
+/** A random locally administered unicast MAC (`b[0] = (b[0] & 0xfe) | 0x02`), as flannel's mac.NewHardwareAddr. */
+export function randomVtepMac(options: RandomVtepMacOptions = {}): string {
+  const random = options.random ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
   const b = random(6);
   if (b.length !== 6) throw new RangeError("random: must return 6 bytes");
   b[0] = ((b[0] ?? 0) & 0xfe) | 0x02;

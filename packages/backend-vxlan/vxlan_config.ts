@@ -51,9 +51,15 @@ export function parseVxlanConfig(backend: unknown): VxlanConfig {
   };
 }
 
+/** Options for {@linkcode vxlanDeviceName}. */
+export interface VxlanDeviceNameOptions {
+  /** The address family of the device; @default 4 */
+  family?: 4 | 6;
+}
+
 /** The device name flannel uses: `flannel.<VNI>` (IPv4) or `flannel-v6.<VNI>` (IPv6). */
-export function vxlanDeviceName(vni: number, family: 4 | 6 = 4): string {
-  return family === 4 ? `flannel.${vni}` : `flannel-v6.${vni}`;
+export function vxlanDeviceName(vni: number, options: VxlanDeviceNameOptions = {}): string {
+  return (options.family ?? 4) === 4 ? `flannel.${vni}` : `flannel-v6.${vni}`;
 }
 
 /** flannel's MTU rule: (config `MTU` or the external interface MTU) - 50. */

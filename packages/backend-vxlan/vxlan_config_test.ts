@@ -24,7 +24,7 @@ test("parseVxlanConfig() names the key in type and range errors", () => {
 
 test("vxlanDeviceName() follows flannel.<VNI> and flannel-v6.<VNI>", () => {
   assert.is(vxlanDeviceName(1), "flannel.1");
-  assert.is(vxlanDeviceName(7, 6), "flannel-v6.7");
+  assert.is(vxlanDeviceName(7, { family: 6 }), "flannel-v6.7");
 });
 
 test("vxlanMtu() subtracts 50 from the interface MTU or the configured MTU", () => {

@@ -4,7 +4,7 @@ import type { Cidr } from "@weft/ipam";
 import type { IpRoute } from "@weft/iproute";
 import type { NetConf } from "@weft/netconf";
 import type { Lease } from "@weft/subnet";
-import { ensureVxlanDevice, configureVxlanDevice, linkExists, watchLinkDeletion, type VxlanDeviceSpec } from "./device.ts";
+import { configureVxlanDevice, ensureVxlanDevice, watchLinkDeletion, type VxlanDeviceSpec } from "./device.ts";
 import { parseVxlanBackendData } from "./vxlan_backend_data.ts";
 
 /** Options for {@linkcode VxlanNetwork}. */
@@ -67,11 +67,18 @@ export class VxlanNetwork extends RouteNetwork {
   }
 
   protected override async beforeReconcile(): Promise<void> {
-    if (await linkExists(this.iproute, this.deviceName)) return;
-    this.log.warn({ device: this.deviceName }, "vxlan device is gone; recreating it");
-    await ensureVxlanDevice(this.iproute, this.#options.device, { logger: this.log });
-    if (this.#ownAddress && this.#options.config.network) {
-      await configureVxlanDevice(this.iproute, this.deviceName, { address: this.#ownAddress, network: this.#options.config.network });
+    const link = await this.iproute.link.get(this.deviceName);
+    if (!link) {
+      this.log.warn({ device: this.deviceName }, "vxlan device is gone; recreating it");
+      await ensureVxlanDevice(this.iproute, this.#options.device, { logger: this.log });
+    }
+    const network = this.#options.config.network;
+    if (!this.#ownAddress || !network) return;
+    const want = `${this.#ownAddress.address}/32`;
+    const ok = link?.up && (await this.iproute.address.list({ dev: this.deviceName, family: 4 })).some((a) => a.cidr === want);
+    if (!ok) {
+      if (link) this.log.warn({ device: this.deviceName }, "vxlan device is down or lost its address; reconfiguring it");
+      await configureVxlanDevice(this.iproute, this.deviceName, { address: this.#ownAddress, network });
     }
   }
 

@@ -31,5 +31,6 @@ export * from "./backend_registry.ts";
 export * from "./kernel_entries.ts";
 export * from "./peer_error.ts";
 export * from "./direct_route.ts";
+export * from "./external_interface.ts";
 export * from "./reconcile_entries.ts";
 export * from "./route_network.ts";

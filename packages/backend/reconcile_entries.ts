@@ -52,6 +52,8 @@ export function ownsFdb(ownership: EntryOwnership, f: FdbEntry): boolean {
 
 /** Options for {@linkcode reconcileEntries}. */
 export interface ReconcileEntriesOptions {
+  /** Which kernel entries are ours (only those are read and ever removed). */
+  ownership: EntryOwnership;
   /** Compute the diff but do not apply it; @default false */
   dryRun?: boolean;
 }
@@ -60,13 +62,8 @@ export interface ReconcileEntriesOptions {
  * Converges the owned kernel entries on `desired`: reads what the kernel has, diffs, and applies
  * only the difference as one batch. Resolves to the diff (empty when nothing had to change).
  */
-export async function reconcileEntries(
-  kernel: EntriesKernel,
-  desired: KernelEntries,
-  ownership: EntryOwnership,
-  options: ReconcileEntriesOptions = {},
-): Promise<EntriesDiff> {
-  const diff = diffEntries(desired, await kernel.read(ownership));
+export async function reconcileEntries(kernel: EntriesKernel, desired: KernelEntries, options: ReconcileEntriesOptions): Promise<EntriesDiff> {
+  const diff = diffEntries(desired, await kernel.read(options.ownership));
   if (!options.dryRun && !(isEmptyEntries(diff.add) && isEmptyEntries(diff.remove))) await kernel.apply(diff);
   return diff;
 }

@@ -27,23 +27,23 @@ test("reconcileEntries() programs, repairs and removes neighbours, FDB entries a
         { dst: "10.244.3.0/24", dev: eth, via: "198.18.0.3" },
       ],
     };
-    const first = await reconcileEntries(kernel, desired, own);
+    const first = await reconcileEntries(kernel, desired, { ownership: own });
     assert.is(first.add.routes.length, 2);
     assert.match(await sh(["ip", "-n", ns, "neigh", "show", "dev", "flannel.1"]), /10\.244\.2\.0 lladdr 0e:2a:00:00:00:02 PERMANENT/);
     assert.match(await sh(["bridge", "-n", ns, "fdb", "show", "dev", "flannel.1"]), /0e:2a:00:00:00:02 dst 198\.18\.0\.2 self permanent/);
     assert.match(await sh(["ip", "-n", ns, "route"]), /10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink/);
     assert.equal(await kernel.read(own), desired, "reading back gives exactly what was written");
 
-    const again = await reconcileEntries(kernel, desired, own);
+    const again = await reconcileEntries(kernel, desired, { ownership: own });
     assert.equal(again.add, { neighbours: [], fdb: [], routes: [] }, "converged: nothing to do");
 
     await sh(["ip", "-n", ns, "route", "del", "10.244.3.0/24"]);
     await sh(["ip", "-n", ns, "neigh", "del", "10.244.2.0", "dev", "flannel.1"]);
-    const repair = await reconcileEntries(kernel, desired, own);
+    const repair = await reconcileEntries(kernel, desired, { ownership: own });
     assert.is(repair.add.routes.length + repair.add.neighbours.length, 2);
     assert.equal(await kernel.read(own), desired);
 
-    await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [] }, own);
+    await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [] }, { ownership: own });
     assert.equal(await kernel.read(own), { neighbours: [], fdb: [], routes: [] });
     assert.match(await sh(["ip", "-n", ns, "route"]), /10\.99\.0\.0\/16 via 198\.18\.0\.254/, "foreign route untouched");
   }),

@@ -34,18 +34,18 @@ test("ownsNeighbour() and ownsFdb() take entries on our devices only", () => {
 test("reconcileEntries() applies only the difference, once, and nothing when converged", async () => {
   const kernel = new MemoryEntriesKernel().load({ routes: [{ dst: "10.244.9.0/24", dev: "eth0", via: "192.168.1.9" }] });
   const desired = { neighbours: [], fdb: [], routes: [{ dst: "10.244.2.0/24", dev: "eth0", via: "192.168.1.2" }] };
-  const diff = await reconcileEntries(kernel, desired, OWN);
+  const diff = await reconcileEntries(kernel, desired, { ownership: OWN });
   assert.equal(diff.add.routes, desired.routes);
   assert.equal(diff.remove.routes, [{ dst: "10.244.9.0/24", dev: "eth0", via: "192.168.1.9" }]);
   assert.equal(kernel.entries().routes, desired.routes);
   assert.is(kernel.applied.length, 1);
-  await reconcileEntries(kernel, desired, OWN);
+  await reconcileEntries(kernel, desired, { ownership: OWN });
   assert.is(kernel.applied.length, 1);
 });
 
 test("reconcileEntries() with dryRun reports the diff and changes nothing", async () => {
   const kernel = new MemoryEntriesKernel();
-  const diff = await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [{ dst: "10.244.2.0/24", dev: "eth0", via: "192.168.1.2" }] }, OWN, { dryRun: true });
+  const diff = await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [{ dst: "10.244.2.0/24", dev: "eth0", via: "192.168.1.2" }] }, { ownership: OWN, dryRun: true });
   assert.is(diff.add.routes.length, 1);
   assert.equal(kernel.entries().routes, []);
 });
@@ -100,7 +100,7 @@ test("reconcileEntries() over iproute removes a departed peer in one batch", asy
   const ip = await vxlanHost();
   const kernel = iprouteEntries(ip);
   await kernel.apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
-  const diff = await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [] }, OWN);
+  const diff = await reconcileEntries(kernel, { neighbours: [], fdb: [], routes: [] }, { ownership: OWN });
   assert.equal(diff.remove, PEER2);
   assert.not.match(ip.dump(), /flannel\.1 (onlink|nud|dst)/);
   assert.not.match(ip.dump(), /^(neigh|fdb|route 10\.244)/m);

@@ -207,7 +207,7 @@ export abstract class RouteNetwork implements Network {
     }
     const desired = mergeEntries(...byPeer.values());
     const actual = await this.kernel.read(this.ownership);
-    const diff = protect(diffEntries(desired, actual), [...errors.keys()].map((k) => this.#peersSnapshot(k)));
+    const diff = protect(diffEntries(desired, actual), [...errors.keys()].map((k) => this.#peers.get(k)));
     if (!isEmptyEntries(diff.add) || !isEmptyEntries(diff.remove)) {
       try {
         await this.kernel.apply(diff);
@@ -218,10 +218,6 @@ export abstract class RouteNetwork implements Network {
     }
     this.#report(errors);
     return { diff, peerErrors: errors };
-  }
-
-  #peersSnapshot(key: string): Lease | undefined {
-    return this.#peers.get(key);
   }
 
   async #applyOneByOne(diff: EntriesDiff, byPeer: Map<string, KernelEntries>, errors: Map<string, Error>): Promise<void> {

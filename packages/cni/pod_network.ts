@@ -45,7 +45,7 @@ export interface PodNetworkOptions {
    * instead of starting `ip` per host-side change; @default true unless `exec` is given
    */
   persistentIp?: boolean;
-  /** How many setup sessions run ADDs side by side (with `persistentIp`); @default 4 */
+  /** How many setup sessions run ADDs side by side (with `persistentIp`); @default 8 */
   setupSessions?: number;
   /** Delete veths in the background after DEL answered; @default true */
   asyncTeardown?: boolean;
@@ -159,7 +159,7 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
   const asyncTeardown = options.asyncTeardown ?? true;
   const openStore = options.openStore ?? ((dir: string) => new DiskIpamStore(dir));
   const persistent = options.persistentIp ?? options.exec === undefined;
-  const setupSessions = persistent ? Array.from({ length: options.setupSessions ?? 4 }, () => new IpSession(host)) : [];
+  const setupSessions = persistent ? Array.from({ length: options.setupSessions ?? 8 }, () => new IpSession(host)) : [];
   const setupSession = setupSessions[0];
   const teardownSession = persistent ? new IpSession(host) : undefined;
   /** The least busy setup session. */

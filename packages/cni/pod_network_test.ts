@@ -132,6 +132,20 @@ test("the bridge is reused (same ifindex) and keeps its MAC as pods come and go"
   }
 });
 
+test("ADD refuses a bridge name that exists as another kind of link, with code 7", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    await sh(["ip", "-n", node.host, "link", "add", "cni0", "type", "veth", "peer", "name", "cni0p"]);
+    const r = JSON.parse((await call(net, "ADD", { id: "a", netns: await node.pod() }, node.conf())).stdout);
+    assert.equal([r.code, r.msg], [7, 'invalid network config: "bridge" names cni0, which exists and is not a bridge']);
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
 test("DEL removes both veth ends and the address, and succeeds again, after the netns is gone, and for an unknown ID", async () => {
   const node = await testNode();
   const net = createPodNetwork({ hostNetns: node.host, asyncTeardown: false });

@@ -1,5 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { cidrOverlaps } from "./cidr_overlaps.ts";
+import { subnetAt } from "./subnet_at.ts";
 import { allocateSubnet, OutOfSubnetsError, subnetFitsWindow } from "./allocate_subnet.ts";
 import type { SubnetWindow } from "./allocate_subnet.ts";
 import { iterateSubnets } from "./iterate_subnets.ts";
@@ -100,6 +103,41 @@ test("subnetFitsWindow() is flannel's isSubnetConfigCompat", () => {
   assert.not.ok(subnetFitsWindow(FLANNEL, c("10.3.0.0/24")));
   assert.not.ok(subnetFitsWindow(FLANNEL, c("10.3.2.0/25")));
   assert.not.ok(subnetFitsWindow(FLANNEL, c("fc00::/24")));
+});
+
+test("property: allocateSubnet() returns a free subnet of the window, or throws only when none is free", () => {
+  // window: 10.20.0.0/20 split into /26 (64 subnets), min/max random; taken: random subnets of lengths 22..28
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 63 }),
+      fc.integer({ min: 0, max: 63 }),
+      fc.array(fc.record({ len: fc.integer({ min: 22, max: 28 }), index: fc.nat() }), { maxLength: 40 }),
+      fc.double({ min: 0, max: 0.999999, noNaN: true }),
+      (i, j, takenSpec, r) => {
+        const network = c("10.20.0.0/20");
+        const [lo, hi] = i <= j ? [i, j] : [j, i];
+        const window: SubnetWindow = {
+          network,
+          subnetLen: 26,
+          subnetMin: subnetAt(network, { prefixLength: 26, index: lo }),
+          subnetMax: subnetAt(network, { prefixLength: 26, index: hi }),
+        };
+        const taken = takenSpec.map(({ len, index }) => subnetAt(network, { prefixLength: len, index: index % 2 ** (len - 20) }));
+        const free = [...iterateSubnets(network, { prefixLength: 26, min: window.subnetMin, max: window.subnetMax })].filter(
+          (sn) => !taken.some((t) => cidrOverlaps(sn, t)),
+        );
+        if (free.length === 0) {
+          assert.throws(() => allocateSubnet(window, { taken, random: () => r }), (e: unknown) => e instanceof OutOfSubnetsError);
+          return;
+        }
+        const got = allocateSubnet(window, { taken, random: () => r });
+        assert.ok(subnetFitsWindow(window, got));
+        assert.not.ok(taken.some((t) => cidrOverlaps(got, t)), formatCidr(got));
+        assert.is(formatCidr(got), formatCidr(free.slice(0, 100)[Math.floor(r * Math.min(100, free.length))]!));
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
 
 test.run();

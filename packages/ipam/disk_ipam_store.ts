@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { formatOwner, heldBy, parseOwner } from "./_reservation.ts";
 import { compareIp } from "./compare_ip.ts";
 import { tryParseIp } from "./parse_ip.ts";
-import type { IpAddr, IpamAttachment, IpamReleaseOptions, IpamReservation, IpamReserveOptions, IpamStore } from "./types.ts";
+import type { IpAddr, IpamAttachment, IpamReleaseOptions, IpamReservation, IpamReserveOptions, IpamStore, IpamSyncOptions } from "./types.ts";
 
 /** Options for {@linkcode DiskIpamStore}. */
 export interface DiskIpamStoreOptions {
@@ -318,26 +318,37 @@ export class DiskIpamStore implements IpamStore {
     return out.sort((a, b) => compareIp(a.ip, b.ip));
   }
 
-  /** Re-reads the directory: every reservation file and its owner. */
-  async sync(): Promise<void> {
+  /**
+   * Re-reads the directory: files that appeared or vanished, and the owners of entries whose owner is not
+   * known; with `full`, every file's owner (catches an address released and re-taken by another process).
+   */
+  async sync(options: IpamSyncOptions = {}): Promise<void> {
     await this.#ready();
     for (const i of [...this.#lastFiles.keys()]) this.#dropLastFile(i);
-    await this.#scan();
+    await this.#scan(options.full ?? false);
   }
 
-  async #scan(): Promise<void> {
+  async #scan(full = true): Promise<void> {
     const started = ++this.#seq;
     const names = (await readdir(this.dir)).filter((n) => tryParseIp(n)?.address === n);
+    const seen = new Set(names);
+    const toRead = full
+      ? names
+      : names.filter((n) => {
+          const e = this.#index.get(n);
+          return !e || (!e.pending && e.containerId === undefined);
+        });
     const found = new Map<string, Entry>();
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < names.length) {
-        const name = names[next++]!;
+      while (next < toRead.length) {
+        const name = toRead[next++]!;
         let content: string;
         try {
           content = await readFile(join(this.dir, name), "utf8");
         } catch {
-          continue; // removed meanwhile, or not a readable file
+          seen.delete(name); // removed meanwhile, or not a readable file
+          continue;
         }
         found.set(name, { ip: tryParseIp(name)!, ...parseOwner(content), pending: false, seq: started });
       }
@@ -345,7 +356,7 @@ export class DiskIpamStore implements IpamStore {
     await Promise.all(Array.from({ length: Math.max(1, this.#readConcurrency) }, worker));
     for (const [name, e] of this.#index) {
       if (e.pending || e.seq > started) continue; // being created, or changed by this process during the scan: keep
-      if (!found.has(name)) this.#del(name);
+      if (!seen.has(name)) this.#del(name);
     }
     for (const [name, e] of found) {
       const cur = this.#index.get(name);

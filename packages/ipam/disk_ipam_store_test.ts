@@ -132,6 +132,24 @@ test("DiskIpamStore rejects addresses that are not canonical IpAddr values (no p
   await store.close();
 });
 
+test("gc() on a disk store re-reads every owner (an address re-taken by another process is judged by its new holder)", async () => {
+  const dir = await tempDir();
+  const s1 = new DiskIpamStore(dir);
+  const s2 = new DiskIpamStore(dir);
+  await s1.reserve(parseIp("10.0.0.5"), att("a"));
+  await s1.reserve(parseIp("10.0.0.6"), att("keep-me"));
+  await s2.list(); // s2 believes a holds .5
+  await s1.release(parseIp("10.0.0.5"));
+  await s1.reserve(parseIp("10.0.0.5"), att("b"));
+  await s1.reserve(parseIp("10.0.0.7"), att("c"));
+  const a2 = new PodIpAllocator(s2, { ranges: [{ subnet: "10.0.0.0/24" }] });
+  const freed = await a2.gc([att("a"), att("keep-me")]);
+  assert.equal(freed.map((i) => i.address), ["10.0.0.5", "10.0.0.7"]);
+  assert.equal(await ipFiles(dir), ["10.0.0.6"]);
+  await s1.close();
+  await s2.close();
+});
+
 test("DiskIpamStore: concurrent allocate() in one process on one allocator gives distinct addresses", async () => {
   const dir = await tempDir();
   const alloc = new PodIpAllocator(new DiskIpamStore(dir), { ranges: [{ subnet: "10.8.0.0/24" }] });

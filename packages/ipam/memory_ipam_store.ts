@@ -1,6 +1,6 @@
 import { heldBy } from "./_reservation.ts";
 import { compareIp } from "./compare_ip.ts";
-import type { IpAddr, IpamAttachment, IpamReleaseOptions, IpamReservation, IpamReserveOptions, IpamStore } from "./types.ts";
+import type { IpAddr, IpamAttachment, IpamReleaseOptions, IpamReservation, IpamReserveOptions, IpamStore, IpamSyncOptions } from "./types.ts";
 
 /** Options for {@linkcode MemoryIpamStore}. */
 export interface MemoryIpamStoreOptions {
@@ -79,7 +79,7 @@ export class MemoryIpamStore implements IpamStore {
     return [...this.#entries.values()].sort((a, b) => compareIp(a.ip, b.ip));
   }
 
-  async sync(): Promise<void> {}
+  async sync(_options?: IpamSyncOptions): Promise<void> {}
 
   async close(): Promise<void> {}
 }

@@ -30,5 +30,6 @@ export * from "./cidr_hosts.ts";
 export * from "./allocate_subnet.ts";
 export * from "./ip_range.ts";
 export * from "./pod_ip_allocator.ts";
+export * from "./network_ipam.ts";
 export * from "./memory_ipam_store.ts";
 export * from "./disk_ipam_store.ts";

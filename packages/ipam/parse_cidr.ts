@@ -48,13 +48,14 @@ export function cidrOf(ip: IpAddr, prefixLength: number): Cidr {
  * Parses `a.b.c.d/n` or `x::y/n` into a {@linkcode Cidr}, clearing host bits (as flannel does with
  * `Network`: `10.3.1.0/16` becomes `10.3.0.0/16`) unless `options.strict`.
  *
- * @throws {SyntaxError} for anything but an address, a slash and a prefix length in range
+ * @throws {SyntaxError} for anything but an address, a slash and a prefix length in range ({@linkcode TypeError} for a non-string)
  * @example
  * ```ts
  * formatCidr(parseCidr("10.3.1.0/16")); // "10.3.0.0/16"
  * ```
  */
 export function parseCidr(text: string, options: ParseCidrOptions = {}): Cidr {
+  if (typeof text !== "string") throw new TypeError(`Cannot parse CIDR: expected a string, got ${typeof text}`);
   const parts = split(text);
   if (typeof parts === "string") throw new SyntaxError(`Cannot parse CIDR ${JSON.stringify(text)}: ${parts}`);
   const cidr = cidrOf(parts.ip, parts.prefixLength);

@@ -286,7 +286,7 @@ export class PodIpAllocator {
       ids.add(a.containerId.trim());
     }
     return await this.#mutex.run(async () => {
-      await this.#store.sync();
+      await this.#store.sync({ full: true });
       const freed: IpAddr[] = [];
       for (const r of await this.#store.list()) {
         if (r.containerId === undefined || !this.#rangeFor(r.ip)) continue;

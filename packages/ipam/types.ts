@@ -49,6 +49,15 @@ export interface IpamReleaseOptions {
   owner?: IpamAttachment;
 }
 
+/** Options for {@linkcode IpamStore.sync}. */
+export interface IpamSyncOptions {
+  /**
+   * Re-read every entry, not only new, vanished and owner-unknown ones (a store may otherwise trust
+   * owners it already knows; reads that matter, such as lookups and owner-checked releases, confirm them). @default false
+   */
+  full?: boolean;
+}
+
 /**
  * Where pod-address reservations live (host-local's `backend.Store`, without its lock: every
  * implementation makes `reserve` atomic by itself). Implementations: {@linkcode MemoryIpamStore}
@@ -74,7 +83,7 @@ export interface IpamStore {
   /** Every reservation, sorted by address. */
   list(): Promise<IpamReservation[]>;
   /** Re-reads state that other processes may have changed (a no-op for in-memory stores). */
-  sync(): Promise<void>;
+  sync(options?: IpamSyncOptions): Promise<void>;
   /** Releases resources; the store must not be used afterwards. */
   close(): Promise<void>;
 }

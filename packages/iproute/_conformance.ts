@@ -122,6 +122,9 @@ export function conformance(test: Test, withEnv: WithEnv): void {
       assert.is(l?.mtu, 1450);
       assert.is(l?.up, true);
       assert.equal(l?.vxlan, { id: 1, local: "198.18.0.1", dev: "under0", dstport: 8472, learning: false, gbp: true });
+      await ip.link.add({ type: "vxlan", name: "vx-dflt", id: 2, dev: "under0" });
+      assert.is((await ip.link.get("vx-dflt"))?.mtu, 1450, "default MTU = lower device MTU - 50");
+      assert.is((await ip.link.get("vx-dflt"))?.vxlan?.learning, true);
     }));
 
   test("link.add() places a veth peer in a namespace given by path", () =>
@@ -353,6 +356,28 @@ export function conformance(test: Test, withEnv: WithEnv): void {
       ac.abort();
       const end = await Promise.race([it.next(), new Promise<"hung">((r) => setTimeout(() => r("hung"), 3000))]);
       assert.ok(end !== "hung" && end.done, "the iteration ends after abort");
+    }));
+
+  test("monitor() reports route, neighbour and address changes when asked", () =>
+    run(async ({ ip }) => {
+      await ip.link.add({ type: "vxlan", name: "vx-mon", id: 3, dstport: 8472, learning: false, up: true });
+      const ac = new AbortController();
+      const it = ip.monitor({ objects: ["route", "neigh", "address"], signal: ac.signal })[Symbol.asyncIterator]();
+      const seen: IpEvent[] = [];
+      const pending = nextEvent(it, (ev) => {
+        seen.push(ev);
+        return ev.type === "route" && ev.dst === "10.244.5.0/24";
+      }, 5000);
+      await new Promise((r) => setTimeout(r, 300));
+      await ip.address.add({ dev: "vx-mon", address: "10.244.1.0/32" });
+      await ip.neigh.replace({ dev: "vx-mon", address: "10.244.5.0", lladdr: MAC1 });
+      await ip.route.replace({ dst: "10.244.5.0/24", via: "10.244.5.0", dev: "vx-mon", onlink: true });
+      const ev = await pending;
+      ac.abort();
+      await it.return?.();
+      assert.equal([ev.type, ev.action, ev.type === "route" ? [ev.dev, ev.via] : []], ["route", "new", ["vx-mon", "10.244.5.0"]]);
+      assert.ok(seen.some((e) => e.type === "neigh" && e.address === "10.244.5.0" && e.lladdr === MAC1), JSON.stringify(seen));
+      assert.ok(seen.some((e) => e.type === "address" && e.cidr === "10.244.1.0/32" && e.dev === "vx-mon"), JSON.stringify(seen));
     }));
 
   test("sysctl.set() and get() work per interface inside the namespace", () =>

@@ -1,8 +1,34 @@
 import { parseCidr, parseIp, parseIpWithPrefix } from "@weft/ipam";
 import type { IpFamily } from "./types.ts";
 
+// Fast paths: batches of thousands of entries validate the same few names and plain IPv4 text over
+// and over; the general parsers of @weft/ipam (BigInt math) handle IPv6 and the error messages.
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const V4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+const PREFIX = /^(0|[1-9]\d?)$/;
+const goodNames = new Set<string>();
+
+/** The 32-bit value of a canonical dotted quad, or undefined when `text` is not one. */
+function v4(text: string): number | undefined {
+  const m = V4.exec(text);
+  if (!m) return undefined;
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+}
+
+/** Splits canonical `a.b.c.d/n` into its value and prefix, or undefined. */
+function v4Prefix(text: string): { ip: number; len: number } | undefined {
+  const slash = text.indexOf("/");
+  if (slash < 0) return undefined;
+  const ip = v4(text.slice(0, slash));
+  const p = text.slice(slash + 1);
+  if (ip === undefined || !PREFIX.test(p)) return undefined;
+  const len = Number(p);
+  return len <= 32 ? { ip, len } : undefined;
+}
+
 /** Throws a TypeError unless `name` is a valid Linux interface name (1-15 bytes, no '/', ':' or whitespace, not '.'/'..'). */
 export function checkIfname(name: unknown, field = "name"): string {
+  if (typeof name === "string" && goodNames.has(name)) return name;
   if (typeof name !== "string") throw new TypeError(`${field} must be a string, got ${typeof name}`);
   const bytes = Buffer.byteLength(name);
   if (bytes === 0 || bytes > 15) throw new TypeError(`${field} ${JSON.stringify(name)} must be 1-15 bytes long`);
@@ -15,6 +41,7 @@ export function checkIfname(name: unknown, field = "name"): string {
 /** Validates an IP address (no prefix) and returns its canonical text. */
 export function checkIp(text: unknown, field: string, family?: IpFamily): string {
   if (typeof text !== "string") throw new TypeError(`${field} must be a string, got ${typeof text}`);
+  if (family !== 6 && V4.test(text)) return text;
   let ip;
   try {
     ip = parseIp(text);
@@ -28,6 +55,7 @@ export function checkIp(text: unknown, field: string, family?: IpFamily): string
 /** Validates `addr/len` keeping host bits (an interface address) and returns canonical text. */
 export function checkIpWithPrefix(text: unknown, field: string): { text: string; family: IpFamily } {
   if (typeof text !== "string") throw new TypeError(`${field} must be a string, got ${typeof text}`);
+  if (v4Prefix(text)) return { text, family: 4 };
   try {
     const { ip, cidr } = parseIpWithPrefix(text);
     return { text: `${ip.address}/${cidr.prefixLength}`, family: ip.family };
@@ -40,7 +68,13 @@ export function checkIpWithPrefix(text: unknown, field: string): { text: string;
 export function checkDst(text: unknown, family: IpFamily | undefined): { text: string; family: IpFamily } {
   if (text === "default") return { text: "default", family: family ?? 4 };
   if (typeof text !== "string") throw new TypeError(`dst must be a string, got ${typeof text}`);
+  const fast = v4Prefix(text);
+  if (fast) {
+    const hostBits = fast.len === 32 ? 0 : (fast.ip & (0xffffffff >>> fast.len)) >>> 0;
+    if (hostBits === 0) return { text, family: 4 };
+  }
   if (!text.includes("/")) {
+    if (V4.test(text)) return { text: `${text}/32`, family: 4 };
     const address = checkIp(text, "dst");
     const fam: IpFamily = address.includes(":") ? 6 : 4;
     return { text: `${address}/${fam === 4 ? 32 : 128}`, family: fam };

@@ -75,7 +75,10 @@ export class Batch {
       const rendered = renderOp(op);
       const index = this.#ops.length;
       this.#ops.push(op);
-      for (const c of rendered) this.#commands.push({ ...c, index });
+      for (const c of rendered) {
+        (c as Rendered & { index: number }).index = index;
+        this.#commands.push(c as Rendered & { index: number });
+      }
     } catch (err) {
       this.#error = err as Error;
     }

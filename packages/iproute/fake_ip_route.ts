@@ -288,8 +288,9 @@ export class FakeIpRoute extends IpRouteBase {
       a.peer = { ns: peerKey, name: peerName };
       b.peer = { ns: this.#key, name };
     } else if (spec.type === "vxlan") {
-      if (spec.dev !== undefined) this.#link(spec.dev);
-      const l = this.#newLink(ns, name, "vxlan", spec.mtu ?? 1450, spec.mac);
+      const lower = spec.dev === undefined ? undefined : this.#link(spec.dev);
+      // The kernel's default: 1500 alone, the lower device's MTU minus the 50-byte VXLAN/IPv4 overhead with `dev`.
+      const l = this.#newLink(ns, name, "vxlan", spec.mtu ?? (lower ? lower.mtu - 50 : 1500), spec.mac);
       const vx: Mutable<VxlanInfo> = { id: spec.id, dstport: spec.dstport ?? 8472, learning: spec.learning ?? true, gbp: spec.gbp ?? false };
       if (spec.local !== undefined) vx.local = checkIp(spec.local, "local");
       if (spec.dev !== undefined) vx.dev = spec.dev;

@@ -27,6 +27,8 @@ export interface IpRouteErrorOptions {
   readonly cause?: unknown;
 }
 
+const BRAND = Symbol.for("@weft/iproute.IpRouteError");
+
 /** A failed iproute2 operation. `op` is the command as iproute2 reads it (`route replace 10.244.2.0/24 via ...`). */
 export class IpRouteError extends Error {
   readonly kind: IpRouteErrorKind;
@@ -35,6 +37,8 @@ export class IpRouteError extends Error {
   readonly netns: string | undefined;
   readonly stderr: string;
   readonly index: number | undefined;
+  /** The reason alone, without the operation. */
+  readonly detail: string;
 
   constructor(kind: IpRouteErrorKind, op: string, detail: string, options: IpRouteErrorOptions = {}) {
     const where = [options.device ? `device ${options.device}` : "", options.netns ? `netns ${options.netns}` : ""].filter(Boolean).join(", ");
@@ -46,6 +50,8 @@ export class IpRouteError extends Error {
     this.netns = options.netns;
     this.stderr = options.stderr ?? "";
     this.index = options.index;
+    this.detail = detail;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 
@@ -60,7 +66,7 @@ export class BatchError extends IpRouteError {
     const first = failures[0];
     if (!first) throw new RangeError("BatchError needs at least one failure");
     const more = failures.length > 1 ? ` (and ${failures.length - 1} more of ${total} operations failed)` : "";
-    super(first.kind, first.op, `${first.stderr || first.message}${more}`, {
+    super(first.kind, first.op, `${first.detail}${more}`, {
       device: first.device, netns: first.netns, stderr: first.stderr, index: first.index, cause: first,
     });
     this.name = "BatchError";
@@ -84,8 +90,15 @@ export function classifyStderr(stderr: string): IpRouteErrorKind {
   return "Failed";
 }
 
+/**
+ * Structural check instead of `instanceof`: the built `mod.js` and `testing.js` each carry their own
+ * copy of the classes, and errors thrown by the fake must satisfy the predicates imported from mod.
+ */
 function kindOf(err: unknown): IpRouteErrorKind | undefined {
-  return err instanceof IpRouteError ? err.kind : undefined;
+  if (err instanceof IpRouteError) return err.kind;
+  if (err === null || typeof err !== "object" || (err as { [BRAND]?: unknown })[BRAND] !== true) return undefined;
+  const kind = (err as { kind?: unknown }).kind;
+  return typeof kind === "string" ? (kind as IpRouteErrorKind) : undefined;
 }
 
 /** Whether `err` says the device (or route, address, entry, namespace) does not exist. */

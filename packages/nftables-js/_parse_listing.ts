@@ -1,7 +1,7 @@
 // Parser for `nft -s -a list table <family> <name>` text output (nft 1.0.x). Text rather than JSON
 // because rules come back as the rule text nft prints (JSON only has expression trees) and because
 // nft 1.0.6's JSON omits table and chain comments.
-import type { Chain, ChainHook, ChainPolicy, ChainType, Element, Family, Listing, NftMap, NftSet, Rule, SetFlag, Table } from "./types.ts";
+import type { Chain, ChainHook, ChainPolicy, ChainType, Element, Family, ListedMap, ListedRule, ListedSet, Listing, NftMap, NftSet, Rule, SetFlag, Table } from "./types.ts";
 import { priorityValue } from "./_validate.ts";
 
 const FLAG_ORDER: readonly SetFlag[] = ["constant", "dynamic", "interval", "timeout"];
@@ -86,9 +86,9 @@ export function parseListing(text: string): Listing {
   let table: Table = { kind: "table" };
   if (header[3]) table = { ...table, handle: Number(header[3]) };
   const chains: Chain[] = [];
-  const rules: Rule[] = [];
-  const sets: NftSet[] = [];
-  const maps: NftMap[] = [];
+  const rules: ListedRule[] = [];
+  const sets: ListedSet[] = [];
+  const maps: ListedMap[] = [];
   const elements: Element[] = [];
 
   const skipBlock = () => {
@@ -146,8 +146,8 @@ export function parseListing(text: string): Listing {
       if (props.size !== undefined) obj = { ...obj, size: props.size };
       if (props.comment !== undefined) obj = { ...obj, comment: props.comment };
       if (props.handle !== undefined) obj = { ...obj, handle: props.handle };
-      if (obj.kind === "set") sets.push(obj);
-      else maps.push(obj);
+      if (obj.kind === "set") sets.push(obj as ListedSet);
+      else maps.push(obj as ListedMap);
       continue;
     }
     m = CHAIN_RE.exec(line);
@@ -161,7 +161,7 @@ export function parseListing(text: string): Listing {
         let cm: RegExpExecArray | null;
         if ((cm = RULE_RE.exec(l))) {
           let body = cm[1]!;
-          let rule: Rule = { kind: "rule", chain: chain.name, rule: body };
+          let rule: Rule & { rule: string } = { kind: "rule", chain: chain.name, rule: body };
           const c = /^(.*) comment "([^"]*)"$/.exec(body);
           if (c) {
             body = c[1]!;

@@ -1,4 +1,4 @@
-import type { Chain, Element, Family, Listing, NftMap, NftObject, NftSet, Operation, Rule, SupportReport, Table } from "./types.ts";
+import type { Chain, Element, Family, ListedMap, ListedRule, ListedSet, Listing, NftMap, NftObject, NftSet, Operation, Rule, SupportReport, Table } from "./types.ts";
 import type { ListOptions, Nftables, RunOptions } from "./nftables.ts";
 import { Transaction } from "./transaction.ts";
 import { NftablesError, type NftablesErrorKind } from "./errors.ts";
@@ -140,17 +140,17 @@ export class FakeNftables implements Nftables {
     const s = this.#state;
     if (!s.table) throw new NftablesError("notFound", `Cannot list table ${this.family} ${this.table}: No such file or directory`);
     const chains: Chain[] = [];
-    const rules: Rule[] = [];
+    const rules: ListedRule[] = [];
     for (const c of s.chains.values()) {
       const listed: Chain = c.chain.type !== undefined && c.chain.policy === undefined ? { ...c.chain, policy: "accept" } : c.chain;
       chains.push({ ...listed, handle: c.handle });
-      for (const r of c.rules) rules.push({ ...r.rule, handle: r.handle });
+      for (const r of c.rules) rules.push({ ...r.rule, rule: r.rule.rule ?? "", handle: r.handle });
     }
-    const sets: NftSet[] = [];
-    const maps: NftMap[] = [];
+    const sets: ListedSet[] = [];
+    const maps: ListedMap[] = [];
     const elements: Element[] = [];
     for (const v of s.sets.values()) {
-      const o = { ...v.obj, handle: v.handle };
+      const o = { ...v.obj, type: v.obj.type ?? "", handle: v.handle };
       if (o.kind === "set") sets.push(o);
       else maps.push(o);
       if (options.elements !== false) elements.push(...v.elements.values());

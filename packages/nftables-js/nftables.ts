@@ -16,8 +16,11 @@ export interface ExecResult {
 
 /** Options for {@linkcode Exec.run}. */
 export interface ExecRunOptions {
-  /** Written to the child's stdin; @default nothing (stdin closed) */
-  input?: string;
+  /**
+   * Written to the child's stdin. A function is called once the child has been started, so that
+   * producing a large input overlaps the program's start-up. @default nothing (stdin closed)
+   */
+  input?: string | (() => string);
   /** Kill the child after this long; @default no limit */
   timeoutMs?: number;
 }
@@ -129,7 +132,15 @@ export const spawnExec: Exec = {
         if (timedOut) stderr += `\n${cmd} killed after ${options.timeoutMs} ms`;
         resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr, code: code ?? (signal ? 128 : 1) });
       });
-      child.stdin.end(options.input ?? "");
+      let input: string;
+      try {
+        input = typeof options.input === "function" ? options.input() : (options.input ?? "");
+      } catch (e) {
+        child.kill("SIGKILL");
+        reject(e);
+        return;
+      }
+      child.stdin.end(input);
     });
   },
 };
@@ -186,7 +197,7 @@ class RealNftables implements Nftables {
     return new Transaction(this.family, this.table);
   }
 
-  async #nft(args: readonly string[], input: string | undefined, what: string) {
+  async #nft(args: readonly string[], input: string | (() => string) | undefined, what: string) {
     const argv = [...this.#prefix, ...args];
     try {
       return await this.#exec.run(argv, input === undefined ? { timeoutMs: this.#timeoutMs } : { input, timeoutMs: this.#timeoutMs });
@@ -207,8 +218,14 @@ class RealNftables implements Nftables {
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${String(options.chunkSize)}`);
     const args = options.dryRun ? ["-c", "-f", "-"] : ["-f", "-"];
     for (let start = 0; start < ops.length; start += chunkSize) {
-      const { text, lineOps } = renderOperations(this.family, this.table, ops, { start, end: Math.min(ops.length, start + chunkSize) });
-      const result = await this.#nft(args, text, "run transaction");
+      let lineOps: readonly number[] = [];
+      // Rendered once nft has been started, overlapping its start-up.
+      const render = () => {
+        const rendered = renderOperations(this.family, this.table, ops, { start, end: Math.min(ops.length, start + chunkSize) });
+        lineOps = rendered.lineOps;
+        return rendered.text;
+      };
+      const result = await this.#nft(args, render, "run transaction");
       if (result.code !== 0) throw nftError(result.stderr, { family: this.family, table: this.table, tx, lineOps, what: "run transaction" });
     }
   }
@@ -242,14 +259,19 @@ class RealNftables implements Nftables {
     const table = `nftables-js-probe-${randomBytes(4).toString("hex")}`;
     const scripts = probeScripts(this.family, table);
     const probe = async (script: string) => {
-      const r = await this.#nft(["-c", "-f", "-"], script, "check");
-      return r.code === 0 ? undefined : (ERROR_LINE_RE.exec(r.stderr)?.[2] ?? r.stderr.trim()) || "rejected";
+      try {
+        const r = await this.#nft(["-c", "-f", "-"], script, "check");
+        return r.code === 0 ? undefined : (ERROR_LINE_RE.exec(r.stderr)?.[2] ?? r.stderr.trim()) || "rejected";
+      } catch (err) {
+        return (err as Error).message;
+      }
     };
     // One run when everything is supported; feature by feature only to say what is missing.
     const all = await probe(Object.values(scripts).join(""));
     if (all !== undefined) {
       for (const f of Object.keys(scripts) as Exclude<SupportFeature, "nft">[]) features[f] = await probe(scripts[f]);
-      if (Object.values(features).every((v) => v === undefined)) features.comments = all; // failed only in combination
+      // Every feature passed on its own but not together: report it rather than claim support.
+      if (Object.values(features).every((v) => v === undefined)) features.nft = `the combined probe failed: ${all}`;
     }
     const report: SupportReport = { ok: Object.values(features).every((v) => v === undefined), features };
     return version === undefined ? report : { ...report, version };

@@ -16,7 +16,7 @@ function recorder(answer: (call: Call) => Partial<ExecResult> = () => ({})): { e
     calls,
     exec: {
       async run(argv: readonly string[], options: ExecRunOptions = {}) {
-        const call = { argv, input: options.input };
+        const call = { argv, input: typeof options.input === "function" ? options.input() : options.input };
         calls.push(call);
         return { stdout: "", stderr: "", code: 0, ...answer(call) };
       },
@@ -158,6 +158,20 @@ test("check() reports a missing nft without throwing", async () => {
   assert.not.ok(report.ok);
   assert.match(report.features.nft ?? "", /could not be started/);
   assert.is(report.version, undefined);
+});
+
+test("spawnExec runs argv without a shell, feeds stdin (also from a function) and reports the exit code", async () => {
+  const { spawnExec } = await import("./nftables.ts");
+  const r = await spawnExec.run([process.execPath, "-e", "process.stdin.pipe(process.stdout); process.on('exit', () => process.exitCode = 3)"], { input: () => "a;b $(x)" });
+  assert.is(r.stdout, "a;b $(x)");
+  assert.is(r.code, 3);
+  const slow = await spawnExec.run([process.execPath, "-e", "setTimeout(() => {}, 10000)"], { timeoutMs: 100 });
+  assert.ok(slow.code !== 0);
+  assert.match(slow.stderr, /killed after 100 ms/);
+  await spawnExec.run(["/nonexistent/nft"]).then(
+    () => assert.unreachable("started a missing program"),
+    (e: NodeJS.ErrnoException) => assert.is(e.code, "ENOENT"),
+  );
 });
 
 test.run();

@@ -136,6 +136,15 @@ export interface Operation {
   readonly object: NftObject;
 }
 
+/** A rule as listing returns it: always with its text (as nft prints it) and its handle. */
+export type ListedRule = Rule & { readonly rule: string; readonly handle: number };
+
+/** A set as listing returns it: always with its type. */
+export type ListedSet = NftSet & { readonly type: string };
+
+/** A map as listing returns it: always with its type. */
+export type ListedMap = NftMap & { readonly type: string };
+
 /** A table read back from the kernel (or the fake), as the same objects used to write it. */
 export interface Listing {
   readonly family: Family;
@@ -143,10 +152,10 @@ export interface Listing {
   readonly table: Table;
   /** Chains in listing order. */
   readonly chains: readonly Chain[];
-  /** Rules in order within each chain, chains in the order of `chains`; each has its `handle`. */
-  readonly rules: readonly Rule[];
-  readonly sets: readonly NftSet[];
-  readonly maps: readonly NftMap[];
+  /** Rules in order within each chain, chains in the order of `chains`; each has its text and `handle`. */
+  readonly rules: readonly ListedRule[];
+  readonly sets: readonly ListedSet[];
+  readonly maps: readonly ListedMap[];
   /** Elements of every set and map (empty when listed with `elements: false`). */
   readonly elements: readonly Element[];
 }

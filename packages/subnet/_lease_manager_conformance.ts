@@ -1,6 +1,7 @@
 // The shared LeaseManager suite (STYLE 13/17): the same tests against every LeaseRegistry. A registry's test
 // file calls `leaseManagerConformance(harness)`; the kube registry can do the same (its harness decides
 // which cases apply through `capabilities`).
+import { setMaxListeners } from "node:events";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { OutOfSubnetsError, formatCidr, parseCidr, parseIp } from "@weft/ipam";
@@ -105,6 +106,7 @@ export function leaseManagerConformance(h: RegistryHarness): void {
   const stops: AbortController[] = [];
   const controller = () => {
     const c = new AbortController();
+    setMaxListeners(100, c.signal); // several managers, loops and in-flight calls share one signal in these tests
     stops.push(c);
     return c;
   };
@@ -284,7 +286,7 @@ export function leaseManagerConformance(h: RegistryHarness): void {
     const w = collect(m.watch({ signal: stop.signal, ownLease: own }));
     await w.until((e) => e.length >= 1, 5_000, "snapshot");
     const republished: Lease[] = [];
-    const alive = m.keepAlive(own, { signal: stop.signal, onLease: (e) => e.type === "republished" && republished.push(e.lease) });
+    const alive = m.keepAlive(own, { signal: stop.signal, onLease: (e) => e.type === "republished" && republished.push(e.lease) }).catch((e: unknown) => e);
     await new Promise((res) => setTimeout(res, 200));
     assert.ok(await h.open().delete(own));
     await w.until((e) => e.some((x) => x.type === "own-removed"), 5_000, "own-removed");
@@ -294,7 +296,7 @@ export function leaseManagerConformance(h: RegistryHarness): void {
     const now = await r.list();
     assert.equal(now.map((l) => text(l.subnet)), [text(own.subnet)]);
     stop.abort();
-    await withTimeout(alive, 5_000, "keepAlive to end on abort");
+    assert.is(await withTimeout(alive, 5_000, "keepAlive to end on abort"), undefined);
   });
 
   test("keepAlive() renews before expiry, renewMarginMs ahead", async () => {
@@ -303,12 +305,12 @@ export function leaseManagerConformance(h: RegistryHarness): void {
     const own = await m.acquire(FLANNEL_CONF, { publicIp: ip("1.2.3.4") });
     const stop = controller();
     const renewed: Lease[] = [];
-    const alive = m.keepAlive(own, { signal: stop.signal, onLease: (e) => e.type === "renewed" && renewed.push(e.lease) });
+    const alive = m.keepAlive(own, { signal: stop.signal, onLease: (e) => e.type === "renewed" && renewed.push(e.lease) }).catch((e: unknown) => e);
     await new Promise((res) => setTimeout(res, 2_500));
     assert.ok(renewed.length >= 3, `renewed ${renewed.length} times in 2.5 s (every ~0.5 s)`);
     assert.is((await r.list()).length, 1, "never expired");
     stop.abort();
-    await withTimeout(alive, 5_000, "keepAlive end");
+    assert.is(await withTimeout(alive, 5_000, "keepAlive end"), undefined);
   });
 
   test("keepAlive() rejects with LeaseLostError when another node takes the subnet", async () => {
@@ -316,14 +318,14 @@ export function leaseManagerConformance(h: RegistryHarness): void {
     const m = new LeaseManager(r, FAST);
     const own = await m.acquire(FLANNEL_CONF, { publicIp: ip("1.2.3.4") });
     const stop = controller();
-    const alive = m.keepAlive(own, { signal: stop.signal });
+    const alive = m.keepAlive(own, { signal: stop.signal }).then(() => undefined, (e: unknown) => e);
     await new Promise((res) => setTimeout(res, 200));
     const other = h.open();
     const deleted = other.delete(own);
     const created = other.create({ subnet: own.subnet!, publicIp: ip("6.6.6.6") }, { ttlMs: 60_000 });
     await deleted;
     await created;
-    const err = await withTimeout(alive.then(() => undefined, (e: unknown) => e), 5_000, "keepAlive to fail");
+    const err = await withTimeout(alive, 5_000, "keepAlive to fail");
     assert.instance(err, LeaseLostError);
   });
 

@@ -6,7 +6,7 @@ import { LeaseAcquireError, LeaseConflictError, LeaseLostError } from "./errors.
 import { leaseFitsConfig } from "./lease_fits_config.ts";
 import { watchLeases } from "./lease_watcher.ts";
 import { attrsOf, leaseKey, makeLease, sameOwner } from "./_lease.ts";
-import { abortReason, sleep } from "./_async.ts";
+import { abortReason, raceAbort, sleep } from "./_async.ts";
 
 /** flannel's `subnetTTL`: 24 h. */
 export const DEFAULT_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
@@ -123,7 +123,7 @@ export class LeaseManager implements LeaseStore {
           const prev = options.previousSubnet; // used only when it fits the window and is free (allocateSubnet checks)
           subnets.subnet = allocateSubnet(
             { network: config.network, subnetLen: config.subnetLen, subnetMin: config.subnetMin, subnetMax: config.subnetMax },
-            { candidates: this.#candidates(attempt), taken: [...leases.flatMap((l) => (l.subnet ? [l.subnet] : [])), ...lost4], ...(prev ? { previous: prev } : {}), random: this.#random },
+            { candidates: this.#candidates(attempt), taken: taken(leases, "subnet", lost4), ...(prev ? { previous: prev } : {}), random: this.#random },
           );
         }
         if (config.enableIPv6) {
@@ -133,7 +133,7 @@ export class LeaseManager implements LeaseStore {
           const prev = options.previousIpv6Subnet;
           subnets.ipv6Subnet = allocateSubnet(
             { network: config.ipv6Network, subnetLen: config.ipv6SubnetLen, subnetMin: config.ipv6SubnetMin, subnetMax: config.ipv6SubnetMax },
-            { candidates: this.#candidates(attempt), taken: [...leases.flatMap((l) => (l.ipv6Subnet ? [l.ipv6Subnet] : [])), ...lost6], ...(prev ? { previous: prev } : {}), random: this.#random },
+            { candidates: this.#candidates(attempt), taken: taken(leases, "ipv6Subnet", lost6), ...(prev ? { previous: prev } : {}), random: this.#random },
           );
         }
         try {
@@ -215,7 +215,7 @@ export class LeaseManager implements LeaseStore {
           const republish = missing;
           missing = false;
           try {
-            current = await this.renew(current, { signal });
+            current = await raceAbort(this.renew(current, { signal }), signal);
             options.onLease?.({ type: republish ? "republished" : "renewed", lease: current });
             continue;
           } catch (err) {
@@ -263,4 +263,15 @@ export class LeaseManager implements LeaseStore {
     if (signal) out.signal = signal;
     return out;
   }
+}
+
+/** The subnets of one family held by `leases`, plus those lost in races. */
+function taken(leases: readonly Lease[], field: "subnet" | "ipv6Subnet", lost: readonly Cidr[]): Cidr[] {
+  const out: Cidr[] = [];
+  for (const l of leases) {
+    const c = l[field];
+    if (c) out.push(c);
+  }
+  for (const c of lost) out.push(c);
+  return out;
 }

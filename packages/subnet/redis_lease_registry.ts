@@ -44,7 +44,7 @@ import type { SubnetKeyParts } from "./subnet_key.ts";
 import { decodeLeaseAttrs, encodeLeaseAttrs } from "./lease_json.ts";
 import { leaseKey, makeLease, ownerOf } from "./_lease.ts";
 import { cidrText } from "./_ip.ts";
-import { AsyncQueue, abortReason, sleep } from "./_async.ts";
+import { AsyncQueue, abortReason, raceAbort, sleep } from "./_async.ts";
 
 /** flannel's `--etcd-prefix` default. */
 export const DEFAULT_REDIS_PREFIX = "/coreos.com/network";
@@ -246,8 +246,8 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   async list(options: ListLeasesOptions = {}): Promise<Lease[]> {
     if (options.signal?.aborted) throw abortReason(options.signal);
     const owner = options.ownedBy ? ownerOf(options.ownedBy) : "";
-    if (owner !== "") return this.#listForOwner(owner);
-    const flat = (await this.#eval(LIST, [], [`${globEscape(this.prefix)}/subnets/*`])) as (string | number)[];
+    if (owner !== "") return this.#listForOwner(owner, options.signal);
+    const flat = (await this.#eval(LIST, [], [`${globEscape(this.prefix)}/subnets/*`], options.signal)) as (string | number)[];
     const now = this.#now();
     const out: Lease[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {
@@ -257,9 +257,9 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     return out;
   }
 
-  async #listForOwner(owner: string): Promise<Lease[]> {
+  async #listForOwner(owner: string, signal: AbortSignal | undefined): Promise<Lease[]> {
     const pattern = `${globEscape(this.prefix)}/subnets/*`;
-    const [keys, found] = (await this.#eval(LIST_FOR_OWNER, [this.#owners, this.#written], [pattern, owner, this.#scanOwners ? "1" : "0"])) as [
+    const [keys, found] = (await this.#eval(LIST_FOR_OWNER, [this.#owners, this.#written], [pattern, owner, this.#scanOwners ? "1" : "0"], signal)) as [
       string[],
       (string | number)[],
     ];
@@ -294,7 +294,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     if (options.signal?.aborted) throw abortReason(options.signal);
     const key = this.keyOf(lease);
     const keys = [key, this.#claims, this.#owners, this.#written];
-    return Number(await this.#eval(DELETE, keys, [ownerOf(lease), ...this.#subnetKeys(lease).map((k) => k.claim)])) === 1;
+    return Number(await this.#eval(DELETE, keys, [ownerOf(lease), ...this.#subnetKeys(lease).map((k) => k.claim)], options.signal)) === 1;
   }
 
   watch(options: RegistryWatchOptions): AsyncIterable<RegistryEvent> {
@@ -440,7 +440,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     const keys = [key, this.#claims, this.#owners, this.#written, ...subnetKeys.map((k) => k.bare)];
     const value = encodeLeaseAttrs(lease);
     const args = [mode, value, String(ttlMs === undefined ? 0 : Math.ceil(ttlMs)), owner, ...subnetKeys.map((k) => k.claim)];
-    const reply = (await this.#eval(WRITE, keys, args)) as [number, string | number];
+    const reply = (await this.#eval(WRITE, keys, args, options.signal)) as [number, string | number];
     if (Number(reply[0]) !== 1) throw new LeaseConflictError(leaseKey(lease), { reason: String(reply[1]) });
     const pttl = Number(reply[1]);
     return makeLease(lease, lease, pttl >= 0 ? this.#now() + pttl : undefined);
@@ -491,7 +491,11 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     return pttl >= 0 ? { ...lease, expiration: now + pttl } : lease;
   }
 
-  async #eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
+  #eval(s: Script, keys: string[], args: string[], signal?: AbortSignal): Promise<unknown> {
+    return raceAbort(this.#evalNow(s, keys, args), signal);
+  }
+
+  async #evalNow(s: Script, keys: string[], args: string[]): Promise<unknown> {
     try {
       return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
     } catch (err) {

@@ -5,6 +5,9 @@ import { parseCidr, parseIp } from "@weft/ipam";
 import { RedisLeaseRegistry } from "./redis_lease_registry.ts";
 import type { LeaseRegistry, RegistryEvent } from "./types.ts";
 import { leaseManagerConformance } from "./_lease_manager_conformance.ts";
+import { LeaseManager } from "./lease_manager.ts";
+import { parseNetConf } from "@weft/netconf";
+import { withTimeout } from "./_async.ts";
 import { startRedisServer } from "./_redis_server_test_helper.ts";
 import type { TestRedisServer } from "./_redis_server_test_helper.ts";
 import { missingRequirement } from "@weft/testutils";
@@ -119,6 +122,27 @@ if (missing) {
     stop.abort();
     await done;
     assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
+  });
+
+  test("keepAlive() and watch() end promptly on abort while Redis is down", async () => {
+    const m = new LeaseManager(registry(), { ttlMs: 1_500, renewMarginMs: 1_000, retryMs: 100 });
+    const lease = await m.acquire(parseNetConf(`{ "Network": "10.3.0.0/16" }`), { publicIp: parseIp("1.2.3.4") });
+    const stop = new AbortController();
+    const alive = m.keepAlive(lease, { signal: stop.signal }).catch((e: unknown) => e);
+    const watching = (async () => {
+      for await (const _ of m.watch({ signal: stop.signal, ownLease: lease })) void _;
+    })();
+    await server!.kill();
+    try {
+      await new Promise((res) => setTimeout(res, 800)); // the renewal (due after ~500 ms) is now stuck in the client's queue
+      stop.abort();
+      const started = Date.now();
+      const [aliveResult] = await withTimeout(Promise.all([alive, watching]), 2_000, "keepAlive and watch to end");
+      assert.is(aliveResult, undefined, "keepAlive resolved (no error) on abort");
+      assert.ok(Date.now() - started < 1_000);
+    } finally {
+      await server!.start();
+    }
   });
 
   test.run();

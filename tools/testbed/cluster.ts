@@ -1,10 +1,12 @@
 import type { ChildProcess, SpawnOptions } from "node:child_process";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { execIn, spawnIn, stopProcess, type ExecInOptions } from "./netns_exec.ts";
+import { resultIpv4, runCni, type Pod } from "./pod.ts";
+import { WeftdProcess, weftdArgv, weftdPaths, type WeftdPaths } from "./weftd_process.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -18,6 +20,11 @@ export interface ClusterOptions {
   redis?: boolean;
   /** MTU of the underlay links; @default 1500 */
   mtu?: number;
+  /**
+   * Processes started with spawn() survive this process: their output goes to files under `<workDir>/logs` and
+   * they are detached (for `demo --keep`; remove the cluster later with `testbed down`); @default false
+   */
+  detached?: boolean;
 }
 
 /** One node: a namespace on the underlay with `eth0` and a default route via the outside host. */
@@ -98,6 +105,20 @@ export async function destroyClusterByName(name: string): Promise<string[]> {
   return namespaces;
 }
 
+/** Options for {@linkcode Cluster.startWeftd}. */
+export interface StartWeftdOptions {
+  /** Extra weftd flags; @default ["--ip-masq"] */
+  args?: readonly string[];
+  /** Add `--redis-url` of the cluster's Redis when it has one; @default true */
+  redis?: boolean;
+  /** Extra environment (e.g. NODE_NAME); @default none */
+  env?: NodeJS.ProcessEnv;
+  /** Wait for "weftd is ready"; @default true */
+  waitReady?: boolean;
+  /** @default 30000 */
+  timeoutMs?: number;
+}
+
 /** A running testbed cluster. Call {@linkcode Cluster.destroy} when done (it is safe to call twice). */
 export class Cluster {
   readonly name: string;
@@ -109,9 +130,20 @@ export class Cluster {
   readonly #children = new Set<ChildProcess>();
   readonly #namespaces: string[] = [];
   #destroyed = false;
+  /** The latest weftd started on each node (by node name). */
+  readonly weftd = new Map<string, WeftdProcess>();
+  /** Pods created with addPod() and not deleted. */
+  readonly pods = new Map<string, Pod>();
+  #podSeq = 0;
+  #logSeq = 0;
+  /** Log files of detached processes. */
+  readonly logFiles = new Map<ChildProcess, string>();
 
-  constructor(name: string, nodes: ClusterNode[]) {
+  readonly detached: boolean;
+
+  constructor(name: string, nodes: ClusterNode[], options: { detached?: boolean } = {}) {
     this.name = name;
+    this.detached = options.detached ?? false;
     const prefix = clusterNamespacePrefix(name);
     this.switchNetns = `${prefix}sw`;
     this.outsideNetns = `${prefix}out`;
@@ -131,10 +163,91 @@ export class Cluster {
 
   /** Starts a long-running process in a namespace; it is stopped by destroy(). */
   spawn(netns: string, argv: readonly string[], options?: SpawnOptions): ChildProcess {
-    const child = spawnIn(netns, argv, options);
+    let child: ChildProcess;
+    if (this.detached) {
+      const dir = join(this.workDir, "logs");
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${netns}-${basename(argv[0] ?? "proc")}-${++this.#logSeq}.log`);
+      const fd = openSync(file, "a");
+      child = spawnIn(netns, argv, { ...options, stdio: ["ignore", fd, fd], detached: true });
+      closeSync(fd);
+      child.unref();
+      this.logFiles.set(child, file);
+    } else child = spawnIn(netns, argv, options);
     this.#children.add(child);
     child.once("exit", () => this.#children.delete(child));
     return child;
+  }
+
+  /** A node by name (`node2`) or 1-based index. */
+  node(which: string | number): ClusterNode {
+    const node = typeof which === "number" ? this.nodes[which - 1] : this.nodes.find((n) => n.name === which || n.netns === which);
+    if (!node) throw new RangeError(`node: no node ${String(which)} in cluster ${this.name}`);
+    return node;
+  }
+
+  /** Runs redis-cli against the cluster's Redis (from the Redis namespace) and returns its output. */
+  redisCli(args: readonly string[]): Promise<string> {
+    if (!this.redis) throw new Error(`cluster ${this.name} has no Redis (create it with redis: true)`);
+    return execIn(this.redis.netns, ["redis-cli", "-h", this.redis.ip, "-p", String(this.redis.port), ...args]);
+  }
+
+  /** Writes net-conf.json to `<prefix>/config` in Redis (an object is JSON-encoded; a string is written as is). */
+  async setNetConf(config: string | Record<string, unknown>, prefix = "/coreos.com/network"): Promise<void> {
+    const text = typeof config === "string" ? config : JSON.stringify(config);
+    const out = await this.redisCli(["set", `${prefix}/config`, text]);
+    if (out.trim() !== "OK") throw new Error(`setNetConf: redis answered ${out.trim()}`);
+  }
+
+  /** The files weftd uses on a node (subnet.env, CNI socket, CNI data and state dirs), under workDir. */
+  weftdPaths(node: ClusterNode): WeftdPaths {
+    return weftdPaths(this.workDir, node.name);
+  }
+
+  /**
+   * Starts weftd in a node namespace with that node's own subnet file, CNI socket and CNI data dir (and the
+   * cluster's Redis), and waits until it logs "weftd is ready". The process is stopped by destroy().
+   */
+  async startWeftd(node: ClusterNode, options: StartWeftdOptions = {}): Promise<WeftdProcess> {
+    const paths = this.weftdPaths(node);
+    const args = [...(options.redis !== false && this.redis ? ["--redis-url", this.redis.url] : []), ...(options.args ?? ["--ip-masq"])];
+    const child = this.spawn(node.netns, weftdArgv(paths, args), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(options.env ?? {}) } });
+    const weftd = new WeftdProcess(child, paths, node.name, { logFile: this.logFiles.get(child) });
+    this.weftd.set(node.name, weftd);
+    if (options.waitReady !== false) await weftd.ready({ timeoutMs: options.timeoutMs ?? 30_000 });
+    return weftd;
+  }
+
+  /**
+   * Creates a pod on a node: a namespace `wtb-<cluster>-<node>-<name>` and `eth0` in it, through the real weft-cni
+   * binary run inside the node namespace (ADD with the node's network config on stdin).
+   */
+  async addPod(node: ClusterNode, name: string): Promise<Pod> {
+    if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(name)) throw new TypeError(`pod name "${name}": use lower-case letters, digits or dashes`);
+    const netns = `${clusterNamespacePrefix(this.name)}${node.name}-${name}`;
+    if (this.pods.has(netns)) throw new Error(`pod ${name} already exists on ${node.name}`);
+    await ip(["netns", "add", netns]);
+    this.adoptNamespace(netns);
+    await ip(["-n", netns, "link", "set", "lo", "up"]);
+    const containerId = `wtb${(++this.#podSeq).toString().padStart(4, "0")}${name.replace(/-/g, "")}`;
+    const paths = this.weftdPaths(node);
+    try {
+      const result = await runCni(node.netns, { command: "ADD", containerId, podNetns: netns, paths });
+      const { ip: podIp, cidr, gateway } = resultIpv4(result);
+      const pod: Pod = { name, node: node.name, nodeNetns: node.netns, netns, containerId, ifname: "eth0", ip: podIp, cidr, gateway, result };
+      this.pods.set(netns, pod);
+      return pod;
+    } catch (err) {
+      await removeNamespace(netns).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** CNI DEL through the binary, then removes the pod's namespace. */
+  async deletePod(pod: Pod): Promise<void> {
+    await runCni(pod.nodeNetns, { command: "DEL", containerId: pod.containerId, podNetns: pod.netns, paths: this.weftdPaths(this.node(pod.node)) });
+    this.pods.delete(pod.netns);
+    await removeNamespace(pod.netns);
   }
 
   /** Stops every process, deletes every namespace and the work directory. */
@@ -190,7 +303,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
     underlayIp: `${UNDERLAY_PREFIX}.${11 + i}`,
     underlayIface: "eth0",
   }));
-  const cluster = new Cluster(name, nodes);
+  const cluster = new Cluster(name, nodes, { detached: options.detached ?? false });
   try {
     const sw = cluster.switchNetns;
     await ip(["netns", "add", sw]);

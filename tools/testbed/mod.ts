@@ -17,3 +17,6 @@
  */
 export * from "./cluster.ts";
 export * from "./netns_exec.ts";
+export * from "./pod.ts";
+export * from "./weftd_process.ts";
+export * from "./overlay_state.ts";

@@ -1,14 +1,10 @@
 /*
  * weft-cni: the CNI binary the container runtime executes for every pod operation.
  *
- * It holds no logic. It forwards the CNI_* environment and stdin to the Weft CNI server
- * (hosted by weftd) over a unix socket and relays the answer: stdout, stderr and exit code.
- * Starting Node per pod would cost 20+ ms; this costs about one millisecond.
- *
- * Socket path: $WEFT_CNI_SOCKET, else the config's "weftSocketPath" string, else
- * /run/weft/cni.sock. When the server cannot be reached it prints CNI error 11 ("try again
- * later") naming the socket, so the runtime retries.
- *
+ * No logic: it forwards the CNI_* environment and stdin to the Weft CNI server (weftd) over a
+ * unix socket and relays stdout, stderr and the exit code (Node per pod would cost 20+ ms).
+ * Socket: $WEFT_CNI_SOCKET, else the config's "weftSocketPath", else /run/weft/cni.sock. An
+ * unreachable server gives CNI error 11 ("try again later") naming the socket.
  * Wire format (packages/cni/frame.ts):
  *   request  = u32be N, N bytes: "KEY=VALUE\0"... "\0" stdin-bytes
  *   response = u32be N, N bytes: u32be exit code, u32be S, S bytes stdout, stderr-bytes
@@ -148,11 +144,10 @@ int main(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((r = read(0, chunk, sizeof chunk)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break; /* no usable stdin (e.g. closed): send it empty */
-		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break; /* no usable stdin (e.g. closed): send what we have */
 		put(&in, chunk, (size_t)r);
 	}
 	if (json_field(in.p, "cniVersion", version, sizeof version) != 0)

@@ -1,0 +1,141 @@
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BackendRegistry, noopLogger } from "@weft/backend";
+import { FakeBackend } from "@weft/backend/testing";
+import { parseIp } from "@weft/ipam";
+import { FakeIpRoute } from "@weft/iproute/testing";
+import { parseNetConf } from "@weft/netconf";
+import { FakeNftables } from "nftables-js/testing";
+import { LeaseManager, MemoryLeaseRegistry } from "@weft/subnet";
+import { TrafficManager } from "@weft/traffic";
+import { AgentConfigError, runAgent, type AgentDeps, type AgentStatus } from "./agent.ts";
+import { createAgentMetrics } from "./agent_metrics.ts";
+
+const test = suite("agent");
+const CONFIG = '{"Network":"10.244.0.0/16","Backend":{"Type":"fake"}}';
+
+interface World {
+  dir: string;
+  ip: FakeIpRoute;
+  registry: MemoryLeaseRegistry;
+  backend: FakeBackend;
+  deps: AgentDeps;
+  tables: Map<string, FakeNftables>;
+}
+
+async function world(config = CONFIG): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), "weftd-agent-"));
+  const ip = new FakeIpRoute();
+  await ip.link.add({ type: "bridge", name: "ext0", up: true });
+  await ip.address.add({ dev: "ext0", address: "192.0.2.1/24" });
+  await ip.route.add({ dst: "default", via: "192.0.2.254", dev: "ext0" });
+  const registry = new MemoryLeaseRegistry();
+  const backend = new FakeBackend({ publicIp: parseIp("192.0.2.1"), mtu: 1450 });
+  const tables = new Map<string, FakeNftables>();
+  const deps: AgentDeps = {
+    logger: noopLogger,
+    iproute: ip,
+    readNetConf: async () => parseNetConf(config),
+    leases: new LeaseManager(registry, { retryMs: 50 }),
+    backends: new BackendRegistry({ fake: () => backend }),
+    createTraffic: (conf, lease) =>
+      new TrafficManager(
+        (family, table) => {
+          const t = new FakeNftables({ family, table });
+          tables.set(`${family} ${table}`, t);
+          return t;
+        },
+        { network: conf.network, podSubnet: lease.subnet, masquerade: true, resyncMs: 60_000 },
+      ),
+    metrics: createAgentMetrics({ processMetrics: false }),
+  };
+  return { dir, ip, registry, backend, deps, tables };
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const settings = (dir: string) => ({ subnetFile: join(dir, "subnet.env"), ipMasq: true, iface: [], ifaceRegex: [] });
+
+test("runAgent() takes a lease, installs rules, writes subnet.env, becomes ready and follows peers", async () => {
+  const w = await world();
+  const controller = new AbortController();
+  const status: AgentStatus = { ready: false };
+  const running = runAgent(settings(w.dir), w.deps, { signal: controller.signal, status });
+  try {
+    await until(() => status.ready, "ready");
+    const env = readFileSync(join(w.dir, "subnet.env"), "utf8");
+    const subnet = status.lease!.subnet!;
+    assert.match(env, "FLANNEL_NETWORK=10.244.0.0/16\n");
+    assert.match(env, `FLANNEL_SUBNET=${subnet.address.replace(/\.0$/, ".1")}/24\n`);
+    assert.match(env, "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
+    assert.ok([...w.tables.keys()].includes("ip weft-masq"), "masquerade table installed");
+
+    // Another node joins: the backend hears about it.
+    const other = new LeaseManager(w.registry);
+    const peer = await other.acquire(parseNetConf(CONFIG), { publicIp: parseIp("192.0.2.2"), backendType: "fake", backendData: null });
+    const net = w.backend.networks[0]!;
+    await until(() => net.peers.size === 1, "peer added");
+    assert.ok(net.peers.has(`${peer.subnet!.address}/24`));
+    assert.match(await w.deps.metrics.registry.metrics(), "weft_peers 1");
+    await other.release(peer);
+    await until(() => net.peers.size === 0, "peer removed");
+  } finally {
+    controller.abort();
+    await running;
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test("runAgent() reuses the subnet written in subnet.env by a previous run", async () => {
+  const w = await world();
+  writeFileSync(join(w.dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.77.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
+  const controller = new AbortController();
+  const status: AgentStatus = { ready: false };
+  const running = runAgent(settings(w.dir), w.deps, { signal: controller.signal, status });
+  try {
+    await until(() => status.ready, "ready");
+    assert.is(status.lease?.subnet?.address, "10.244.77.0");
+  } finally {
+    controller.abort();
+    await running;
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test("runAgent() refuses an unknown backend before touching the kernel or writing subnet.env", async () => {
+  const w = await world('{"Network":"10.244.0.0/16","Backend":{"Type":"nope"}}');
+  const before = await w.ip.link.list();
+  try {
+    await runAgent(settings(w.dir), w.deps, { signal: new AbortController().signal });
+    assert.unreachable("should fail");
+  } catch (err) {
+    assert.instance(err, AgentConfigError);
+    assert.match((err as Error).message, "Error fetching backend: unknown backend type: nope");
+  }
+  assert.equal(await w.ip.link.list(), before);
+  assert.not.ok(existsSync(join(w.dir, "subnet.env")));
+  assert.is(w.tables.size, 0);
+  assert.equal(await w.registry.list(), []);
+  rmSync(w.dir, { recursive: true, force: true });
+});
+
+test("runAgent() passes a malformed net-conf.json error through unchanged", async () => {
+  const w = await world("{ not json");
+  await runAgent(settings(w.dir), w.deps, { signal: new AbortController().signal }).then(
+    () => assert.unreachable(),
+    (err: Error) => assert.match(err.message, /invalid character/),
+  );
+  assert.not.ok(existsSync(join(w.dir, "subnet.env")));
+  rmSync(w.dir, { recursive: true, force: true });
+});
+
+test.run();
