@@ -5,13 +5,22 @@
  *
  * @example
  * ```ts
- * import { BackendRegistry } from "@weft/backend";
+ * import { BackendRegistry, lookupExternalInterface } from "@weft/backend";
  * import { createHostGwBackend } from "@weft/backend-host-gw";
+ * import { createIpRoute } from "@weft/iproute";
+ * import { parseNetConf } from "@weft/netconf";
+ * import type { LeaseStore } from "@weft/subnet";
+ * declare const store: LeaseStore;
  *
- * const registry = new BackendRegistry({ "host-gw": createHostGwBackend });
- * const backend = registry.create("host-gw", { iproute, externalInterface });
+ * const netConf = parseNetConf('{"Network": "10.244.0.0/16", "Backend": {"Type": "host-gw"}}');
+ * const iproute = createIpRoute();
+ * const externalInterface = await lookupExternalInterface(iproute);
+ * const backend = new BackendRegistry({ "host-gw": createHostGwBackend }).create("host-gw", { iproute, externalInterface });
  * const net = await backend.registerNetwork(netConf, { acquireLease: (attrs) => store.acquire(netConf, attrs) });
- * await net.handleLeaseEvent({ type: "snapshot", leases: await store.list() });
+ * const stop = new AbortController();
+ * void net.run(stop.signal); // restores deleted routes every 10 s
+ * for await (const ev of store.watch({ signal: stop.signal, ownLease: net.lease })) await net.handleLeaseEvent(ev);
+ * console.log(net.peerErrors()); // peers off this L2 network, with why
  * ```
  *
  * @module

@@ -5,13 +5,21 @@
  *
  * @example
  * ```ts
- * import { BackendRegistry } from "@weft/backend";
+ * import { BackendRegistry, type ExternalInterface } from "@weft/backend";
  * import { createVxlanBackend } from "@weft/backend-vxlan";
+ * import { parseIp } from "@weft/ipam";
+ * import { createIpRoute } from "@weft/iproute";
+ * import { parseNetConf } from "@weft/netconf";
+ * import type { Lease, LeaseStore } from "@weft/subnet";
+ * declare const store: LeaseStore;
+ * declare const previousLease: Lease | undefined;
  *
- * const backend = new BackendRegistry({ vxlan: createVxlanBackend }).create("vxlan", { iproute, externalInterface });
+ * const netConf = parseNetConf('{"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}}');
+ * const externalInterface: ExternalInterface = { name: "eth0", index: 2, mtu: 1500, address: parseIp("192.168.1.11") };
+ * const backend = new BackendRegistry({ vxlan: createVxlanBackend }).create("vxlan", { iproute: createIpRoute(), externalInterface });
  * const net = await backend.registerNetwork(netConf, {
  *   acquireLease: (attrs) => store.acquire(netConf, attrs),
- *   previousBackendData: oldLease?.backendData, // keeps the VtepMAC across restarts
+ *   previousBackendData: previousLease?.backendData, // keeps the VtepMAC across restarts
  * });
  * const stop = new AbortController();
  * void net.run(stop.signal); // recreates flannel.1 when deleted, re-checks every 10 s

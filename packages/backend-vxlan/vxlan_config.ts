@@ -18,8 +18,10 @@ export interface VxlanConfig {
 export const DEFAULT_VNI = 1;
 /** The port the Linux kernel uses when no `dstport` is given, and flannel's effective default. */
 export const KERNEL_VXLAN_PORT = 8472;
-/** Bytes of outer Ethernet-less headers VXLAN adds: IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
+/** Bytes VXLAN over IPv4 adds to an inner IP packet: outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
+/** The same over an IPv6 underlay (outer IPv6 header 40 bytes). flannel uses 50 for IPv6 too. */
+export const VXLAN_OVERHEAD_V6 = 70;
 
 const KEYS = ["type", "vni", "port", "mtu", "gbp", "learning", "directrouting"] as const;
 
@@ -62,9 +64,19 @@ export function vxlanDeviceName(vni: number, options: VxlanDeviceNameOptions = {
   return (options.family ?? 4) === 4 ? `flannel.${vni}` : `flannel-v6.${vni}`;
 }
 
-/** flannel's MTU rule: (config `MTU` or the external interface MTU) - 50. */
-export function vxlanMtu(config: Pick<VxlanConfig, "mtu">, externalMtu: number): number {
-  return (config.mtu ?? externalMtu) - VXLAN_OVERHEAD;
+/** Options for {@linkcode vxlanMtu}. */
+export interface VxlanMtuOptions {
+  /** The underlay family of the device; @default 4 */
+  family?: 4 | 6;
+}
+
+/**
+ * flannel's MTU rule: (config `MTU` or the external interface MTU) - 50. Over an IPv6 underlay
+ * Weft subtracts 70, the real overhead; flannel's 50 there makes full-size packets exceed the
+ * underlay MTU by 20 bytes.
+ */
+export function vxlanMtu(config: Pick<VxlanConfig, "mtu">, externalMtu: number, options: VxlanMtuOptions = {}): number {
+  return (config.mtu ?? externalMtu) - ((options.family ?? 4) === 6 ? VXLAN_OVERHEAD_V6 : VXLAN_OVERHEAD);
 }
 
 function integer(value: unknown, key: string, fallback: number, min: number, max: number): number {

@@ -31,6 +31,7 @@ test("vxlanMtu() subtracts 50 from the interface MTU or the configured MTU", () 
   assert.is(vxlanMtu({}, 1500), 1450);
   assert.is(vxlanMtu({}, 9001), 8951);
   assert.is(vxlanMtu({ mtu: 1400 }, 1500), 1350);
+  assert.is(vxlanMtu({}, 1500, { family: 6 }), 1430);
 });
 
 test.run();

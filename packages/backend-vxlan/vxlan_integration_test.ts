@@ -112,4 +112,40 @@ test("two nodes reach each other's pods through flannel.1 with flannel's kernel 
   ),
 );
 
+test("dual-stack: pods reach each other over IPv4 and IPv6 tunnels (flannel.1 and flannel-v6.1)", () =>
+  withNetns("vx6a", (a) =>
+    withNetns("vx6b", async (b) => {
+      const ea = uniqueName("ua");
+      const eb = uniqueName("ub");
+      await sh(["ip", "-n", a, "link", "add", ea, "type", "veth", "peer", "name", eb, "netns", b]);
+      for (const [ns, dev, v4, v6, pod4, pod6] of [
+        [a, ea, "198.18.0.1/24", "fd00:18::1/64", "10.244.1.5/32", "fd00:10:0:1::5/128"],
+        [b, eb, "198.18.0.2/24", "fd00:18::2/64", "10.244.2.5/32", "fd00:10:0:2::5/128"],
+      ] as const) {
+        await sh(["ip", "-n", ns, "addr", "add", v4, "dev", dev]);
+        await sh(["ip", "-n", ns, "-6", "addr", "add", v6, "dev", dev, "nodad"]);
+        await sh(["ip", "-n", ns, "link", "set", dev, "up"]);
+        await sh(["ip", "-n", ns, "addr", "add", pod4, "dev", "lo"]);
+        await sh(["ip", "-n", ns, "-6", "addr", "add", pod6, "dev", "lo"]);
+      }
+      const conf: NetConf = { ...CONF, enableIPv6: true, ipv6Network: parseCidr("fd00:10::/56"), ipv6SubnetLen: 64 };
+      const start = async (ns: string, dev: string, n: number): Promise<Network> => {
+        const index = Number(JSON.parse(await sh(["ip", "-n", ns, "-j", "link", "show", dev]))[0].ifindex);
+        const ext: ExternalInterface = { name: dev, index, mtu: 1500, address: parseIp(`198.18.0.${n}`), addressV6: parseIp(`fd00:18::${n}`) };
+        return createVxlanBackend({ iproute: createIpRoute({ netns: ns }), externalInterface: ext }).registerNetwork(conf, {
+          acquireLease: async (attrs: LeaseAttrs): Promise<Lease> => ({ ...attrs, subnet: parseCidr(`10.244.${n}.0/24`), ipv6Subnet: parseCidr(`fd00:10:0:${n}::/64`) }),
+        });
+      };
+      const netA = await start(a, ea, 1);
+      const netB = await start(b, eb, 2);
+      assert.is(netA.mtu, 1430);
+      for (const net of [netA, netB]) await net.handleLeaseEvent({ type: "snapshot", leases: [netA.lease, netB.lease] });
+      assert.match(await sh(["ip", "-n", a, "-d", "link", "show", "flannel-v6.1"]), /mtu 1430 .*vxlan id 1 local fd00:18::1/s);
+      assert.match(await sh(["ip", "-n", a, "-6", "route", "show", "fd00:10:0:2::/64"]), /via fd00:10:0:2:: dev flannel-v6\.1 .*onlink/);
+      await inNs(a, "ping", "-c", "1", "-W", "2", "-I", "10.244.1.5", "10.244.2.5");
+      await inNs(a, "ping", "-6", "-c", "1", "-W", "2", "-I", "fd00:10:0:1::5", "fd00:10:0:2::5");
+    }),
+  ),
+);
+
 test.run();

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseCidr } from "@weft/ipam";
+import { parseCidr, parseIp } from "@weft/ipam";
 import type { FakeIpRoute } from "@weft/iproute/testing";
 import type { Lease, LeaseAttrs } from "@weft/subnet";
 import { CONF, EXT, fakeHost, vxlanLease } from "./_test_helpers.ts";
@@ -95,6 +95,29 @@ test("a pass brings a downed device back up with its address", async () => {
   assert.ok((await ip.link.get("flannel.1"))?.up);
   assert.match(ip.dump(), /addr 10\.244\.1\.0\/32 dev flannel\.1/);
   assert.match(ip.dump(), /route 10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink/);
+});
+
+test("dual-stack peers get IPv6 entries on flannel-v6.1 from publicIpv6 and backendV6Data", async () => {
+  const ip = await fakeHost();
+  await ip.address.add({ dev: "eth0", address: "fd00:1::1/64" });
+  const conf = { ...CONF, enableIPv6: true, ipv6Network: parseCidr("fd00:10::/56") };
+  const net = await createVxlanBackend({ iproute: ip, externalInterface: { ...EXT, addressV6: parseIp("fd00:1::1") } }).registerNetwork(conf, {
+    acquireLease: async (a: LeaseAttrs): Promise<Lease> => ({ ...a, subnet: parseCidr("10.244.1.0/24"), ipv6Subnet: parseCidr("fd00:10:0:1::/64") }),
+  });
+  const peer: Lease = {
+    ...vxlanLease(2),
+    ipv6Subnet: parseCidr("fd00:10:0:2::/64"),
+    publicIpv6: parseIp("fd00:99::2"),
+    backendV6Data: { VNI: 1, VtepMAC: "0e:2a:00:00:06:02" },
+  };
+  await net.handleLeaseEvent({ type: "snapshot", leases: [peer] });
+  const dump = ip.dump();
+  assert.match(dump, /neigh fd00:10:0:2:: lladdr 0e:2a:00:00:06:02 dev flannel-v6\.1 nud permanent/);
+  assert.match(dump, /fdb 0e:2a:00:00:06:02 dev flannel-v6\.1 dst fd00:99::2 self permanent/);
+  assert.match(dump, /route fd00:10:0:2::\/64 via fd00:10:0:2:: dev flannel-v6\.1 onlink/);
+  assert.match(dump, /route 10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink/);
+  await net.handleLeaseEvent({ type: "removed", lease: peer });
+  assert.not.match(ip.dump(), /fd00:10:0:2|fd00:99::2/);
 });
 
 test("run() recreates the device right after a deletion event and stops on abort", async () => {

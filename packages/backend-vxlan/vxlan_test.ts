@@ -4,6 +4,7 @@ import { parseCidr, parseIp } from "@weft/ipam";
 import type { Lease, LeaseAttrs } from "@weft/subnet";
 import { CONF, EXT, fakeHost } from "./_test_helpers.ts";
 import { createVxlanBackend } from "./vxlan.ts";
+import type { VxlanNetwork } from "./vxlan_network.ts";
 
 const lease1 = (attrs: LeaseAttrs): Lease => ({ ...attrs, subnet: parseCidr("10.244.1.0/24") });
 
@@ -51,12 +52,33 @@ test("registerNetwork() takes a random MAC when the previous backend data is unu
   assert.is((await ip.link.get("flannel.1"))?.mac, mac);
 });
 
-test("registerNetwork() refuses IPv6 and a missing interface address with clear errors", async () => {
+test("registerNetwork() with EnableIPv6 creates flannel-v6.<VNI> and publishes backendV6Data", async () => {
+  const ip = await fakeHost();
+  await ip.address.add({ dev: "eth0", address: "fd00:1::1/64" });
+  let attrs: LeaseAttrs | undefined;
+  const conf = { ...CONF, enableIPv6: true, ipv6Network: parseCidr("fd00:10::/56") };
+  const net = await createVxlanBackend({ iproute: ip, externalInterface: { ...EXT, addressV6: parseIp("fd00:1::1") } }).registerNetwork(conf, {
+    acquireLease: async (a): Promise<Lease> => ((attrs = a), { ...a, subnet: parseCidr("10.244.1.0/24"), ipv6Subnet: parseCidr("fd00:10:0:1::/64") }),
+    previousBackendV6Data: { VNI: 1, VtepMAC: "0e:2a:00:00:06:01" },
+  });
+  assert.equal(attrs?.publicIpv6, parseIp("fd00:1::1"));
+  assert.is(JSON.stringify(attrs?.backendV6Data), '{"VNI":1,"VtepMAC":"0e:2a:00:00:06:01"}');
+  assert.ok(attrs?.backendData, "IPv4 data too");
+  const dump = ip.dump();
+  assert.match(dump, /link flannel-v6\.1 type vxlan id 1 local fd00:1::1 dev eth0 dstport 8472 nolearning mtu 1430 up/);
+  assert.match(dump, /link flannel\.1 type vxlan id 1 local 192\.168\.1\.1 dev eth0 dstport 8472 nolearning mtu 1450 up/);
+  assert.is(net.mtu, 1430);
+  assert.match(dump, /addr fd00:10:0:1::\/128 dev flannel-v6\.1/);
+  assert.match(dump, /addr 10\.244\.1\.0\/32 dev flannel\.1/);
+  assert.equal((net as VxlanNetwork).deviceNames, ["flannel.1", "flannel-v6.1"]);
+});
+
+test("registerNetwork() refuses a missing interface address and bad config with clear errors", async () => {
   const ip = await fakeHost();
   const backend = createVxlanBackend({ iproute: ip, externalInterface: EXT });
-  await backend.registerNetwork({ ...CONF, enableIPv6: true }, { acquireLease: async (a) => lease1(a) }).then(
+  await backend.registerNetwork({ ...CONF, enableIPv6: true, ipv6Network: parseCidr("fd00:10::/56") }, { acquireLease: async (a) => lease1(a) }).then(
     () => assert.unreachable(),
-    (e: Error) => assert.match(e.message, /^EnableIPv6: .*IPv4 only/),
+    (e: Error) => assert.match(e.message, /eth0 has no IPv6 address/),
   );
   const noAddr = createVxlanBackend({ iproute: ip, externalInterface: { name: "eth0", index: 2, mtu: 1500 } });
   await noAddr.registerNetwork(CONF, { acquireLease: async (a) => lease1(a) }).then(

@@ -7,17 +7,21 @@
  *
  * @example
  * ```ts
- * import { BackendRegistry } from "@weft/backend";
+ * import { BackendRegistry, lookupExternalInterface } from "@weft/backend";
  * import { createVxlanBackend } from "@weft/backend-vxlan";
  * import { createHostGwBackend } from "@weft/backend-host-gw";
+ * import { createIpRoute } from "@weft/iproute";
+ * import { parseNetConf } from "@weft/netconf";
+ * import type { LeaseStore } from "@weft/subnet";
+ * declare const store: LeaseStore; // e.g. new LeaseManager(registry)
  *
+ * const netConf = parseNetConf('{"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan"}}');
+ * const iproute = createIpRoute();
+ * const externalInterface = await lookupExternalInterface(iproute);
  * const registry = new BackendRegistry({ vxlan: createVxlanBackend, "host-gw": createHostGwBackend });
- * const backend = registry.create(netConf.backendType, { iproute, externalInterface, logger });
- * const net = await backend.registerNetwork(netConf, {
- *   acquireLease: (attrs) => store.acquire(netConf, attrs, { previousSubnet }),
- *   previousBackendData,
- * });
- * // write subnet.env with net.lease and net.mtu, then:
+ * const backend = registry.create(netConf.backendType, { iproute, externalInterface });
+ * const net = await backend.registerNetwork(netConf, { acquireLease: (attrs) => store.acquire(netConf, attrs) });
+ * // write subnet.env from net.lease and net.mtu, then:
  * const stop = new AbortController();
  * void net.run(stop.signal);
  * for await (const event of store.watch({ signal: stop.signal, ownLease: net.lease })) await net.handleLeaseEvent(event);

@@ -212,7 +212,7 @@ export abstract class RouteNetwork implements Network {
       try {
         await this.kernel.apply(diff);
       } catch (batchErr) {
-        this.log.warn({ err: batchErr }, "batch failed; applying peer by peer");
+        this.log.debug({ err: batchErr }, "batch failed; applying peer by peer");
         await this.#applyOneByOne(diff, byPeer, errors);
       }
     }

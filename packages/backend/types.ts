@@ -50,6 +50,8 @@ export interface RegisterNetworkOptions {
    * that state published to peers survives restarts (vxlan keeps its VtepMAC); @default undefined
    */
   previousBackendData?: unknown;
+  /** The same for IPv6 (the previous lease's `backendV6Data`; vxlan keeps flannel-v6's VtepMAC); @default undefined */
+  previousBackendV6Data?: unknown;
   /** Aborts a registration that is still in progress; @default undefined */
   signal?: AbortSignal;
 }

@@ -204,6 +204,8 @@ export function conformance(test: Test, withEnv: WithEnv): void {
       await rejects(ip.route.delete({ dst: "10.244.2.0/24" }), isNotFound, "delete missing");
       const got = await ip.route.get("198.18.5.77");
       assert.is(got?.dev, "vr0");
+      assert.is(got?.dst, "198.18.5.77/32");
+      assert.is(await ip.route.get("203.0.113.1"), undefined, "no route: undefined");
     }));
 
   test("route.replace() with onlink, scope, table and metric lists back; link down drops its routes", () =>
@@ -342,8 +344,8 @@ export function conformance(test: Test, withEnv: WithEnv): void {
       assert.is(second.batch.size, 0, "a second reconcile changes nothing");
     }));
 
-  test("monitor() reports a link deletion and stops on abort", () =>
-    run(async ({ ip }) => {
+  test("monitor() reports a link deletion in a namespace given by path and stops on abort", () =>
+    run(async ({ peer: ip }) => {
       await ip.link.add({ type: "bridge", name: "br-mon" });
       const ac = new AbortController();
       const it = ip.monitor({ objects: ["link"], signal: ac.signal })[Symbol.asyncIterator]();

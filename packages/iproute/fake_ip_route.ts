@@ -593,6 +593,106 @@ export class FakeIpRoute extends IpRouteBase {
   }
 
   /**
+   * Seeds state from text in {@linkcode FakeIpRoute.dump}'s format (links, then their settings, then
+   * addresses, routes, neighbours and FDB entries), so a test can start from a known kernel.
+   * Routes with `proto kernel` are skipped: they come back from addresses on up links.
+   *
+   * @throws {SyntaxError} for a line it cannot read; {@linkcode BatchError} when the state is inconsistent
+   */
+  async load(text: string): Promise<void> {
+    const links = new Batch();
+    const settings = new Batch();
+    const ups = new Batch();
+    const rest = new Batch();
+    const planned = new Set<string>();
+    for (const raw of text.split("\n")) {
+      const line = raw.trim();
+      if (line === "" || line.startsWith("#")) continue;
+      const w = line.split(/\s+/);
+      const val = (k: string): string | undefined => {
+        const i = w.indexOf(k, 1);
+        return i >= 0 ? w[i + 1] : undefined;
+      };
+      const num = (k: string): number | undefined => (val(k) === undefined ? undefined : Number(val(k)));
+      const bad = (): never => {
+        throw new SyntaxError(`Cannot load fake state line ${JSON.stringify(line)}`);
+      };
+      const name = w[1] ?? bad();
+      switch (w[0]) {
+        case "link": {
+          const type = val("type") ?? bad();
+          const mtu = num("mtu");
+          const common = { name, ...(mtu !== undefined ? { mtu } : {}) };
+          if (type === "veth") {
+            const peer = val("peer") ?? bad();
+            const peerNs = val("netns");
+            if (planned.has(name) || this.#ns.links.has(name)) break; // created as the peer of an earlier line
+            if (peerNs === undefined || peerNs === "(own)") planned.add(peer);
+            links.addLink({ type: "veth", ...common, peer: { name: peer, ...(peerNs !== undefined && peerNs !== "(own)" ? { netns: peerNs } : {}) } });
+          } else if (type === "vxlan") {
+            const local = val("local");
+            const dev = val("dev");
+            const dstport = num("dstport");
+            links.addLink({
+              type: "vxlan", ...common, id: num("id") ?? bad(), ...(local ? { local } : {}), ...(dev ? { dev } : {}), ...(dstport !== undefined ? { dstport } : {}),
+              learning: !w.includes("nolearning"), gbp: w.includes("gbp"),
+            });
+          } else if (type === "bridge" || type === "tun" || type === "tap") {
+            links.addLink({ type, ...common });
+          } else bad();
+          const master = val("master");
+          if (master !== undefined || val("hairpin") === "on" || val("promisc") === "on") {
+            settings.setLink(name, { ...(master !== undefined ? { master } : {}), ...(val("hairpin") === "on" ? { hairpin: true } : {}), ...(val("promisc") === "on" ? { promisc: true } : {}) });
+          }
+          if (w[w.length - 1] === "up") ups.setLink(name, { up: true });
+          break;
+        }
+        case "addr":
+          rest.addAddress({ dev: val("dev") ?? bad(), address: name });
+          break;
+        case "route": {
+          if (val("proto") === "kernel") break;
+          const typed = ["blackhole", "unreachable", "prohibit", "local"].includes(name);
+          const dst = typed ? (w[2] ?? bad()) : name;
+          const spec: Mutable<RouteSpec> = { dst, onlink: w.includes("onlink") };
+          if (typed) spec.type = name as RouteSpec["type"] & string;
+          const via = val("via");
+          if (via !== undefined) spec.via = via;
+          const dev = val("dev");
+          if (dev !== undefined) spec.dev = dev;
+          const table = val("table");
+          if (table !== undefined) spec.table = table === "local" || table === "main" ? table : Number(table);
+          const metric = num("metric");
+          if (metric !== undefined) spec.metric = metric;
+          const src = val("src");
+          if (src !== undefined) spec.src = src;
+          const scope = val("scope");
+          if (scope !== undefined) spec.scope = scope as RouteSpec["scope"] & string;
+          if (dst.includes(":") || via?.includes(":")) spec.family = 6;
+          rest.addRoute(spec);
+          break;
+        }
+        case "neigh":
+          rest.addNeigh({ dev: val("dev") ?? bad(), address: name, lladdr: val("lladdr") ?? bad(), state: (val("nud") ?? "permanent") as "permanent" });
+          break;
+        case "fdb": {
+          const dst = val("dst");
+          const on = w.includes("master") ? "master" : "self";
+          const spec = { dev: val("dev") ?? bad(), lladdr: name, ...(dst ? { dst } : {}), on, permanent: w.includes("permanent") } as const;
+          // Several destinations for one MAC are several lines: the first adds, the rest append.
+          const existing = rest.ops.some((o) => o.op.startsWith("fdb.") && "spec" in o && (o.spec as { lladdr?: string; dev?: string }).lladdr === name && (o.spec as { dev?: string }).dev === spec.dev);
+          if (existing) rest.appendFdb(spec);
+          else rest.addFdb(spec);
+          break;
+        }
+        default:
+          bad();
+      }
+    }
+    for (const b of [links, settings, ups, rest]) await this.apply(b);
+  }
+
+  /**
    * The namespace's state in iproute2 syntax, one object per line, sorted within each kind:
    * `link`, `addr`, `route`, `neigh`, `fdb` lines (lo is left out).
    */

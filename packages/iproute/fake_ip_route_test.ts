@@ -40,6 +40,31 @@ test("dump() prints the state in iproute2 syntax", async () => {
   assert.is(ip.lastBatch?.size, 5);
 });
 
+test("load() seeds state from dump() text and dump() gives it back", async () => {
+  const state = [
+    "link br0 type bridge mtu 1500 up",
+    "link veth0 type veth peer veth1 mtu 1500 master br0 hairpin on up",
+    "link veth1 type veth peer veth0 mtu 1500 down",
+    "link eth0 type veth peer eth0 netns pod1 mtu 1500 up",
+    "link flannel.1 type vxlan id 1 local 198.18.0.1 dev eth0 dstport 8472 nolearning mtu 1450 up",
+    "addr 198.18.0.1/24 dev eth0",
+    "addr 10.244.1.0/32 dev flannel.1",
+    "route 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink",
+    "route 10.244.9.0/24 via 198.18.0.9 dev eth0",
+    "route 198.18.0.0/24 dev eth0 proto kernel scope link src 198.18.0.1",
+    "neigh 10.244.2.0 lladdr 0e:2a:00:00:00:02 dev flannel.1 nud permanent",
+    "fdb 00:00:00:00:00:00 dev flannel.1 dst 198.18.0.3 self permanent",
+    "fdb 00:00:00:00:00:00 dev flannel.1 dst 198.18.0.4 self permanent",
+    "fdb 0e:2a:00:00:00:02 dev flannel.1 dst 198.18.0.2 self permanent",
+    "",
+  ].join("\n");
+  const ip = new FakeIpRoute();
+  await ip.load(state);
+  assert.is(ip.dump(), state);
+  assert.ok(await ip.forNetns("pod1").link.get("eth0"));
+  await new FakeIpRoute().load("bogus line").then(() => assert.unreachable(), (err: Error) => assert.instance(err, SyntaxError));
+});
+
 test("failNext makes the next operation of a kind fail with that kind", async () => {
   const ip = new FakeIpRoute();
   await ip.link.add({ type: "bridge", name: "br0" });

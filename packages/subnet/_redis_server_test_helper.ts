@@ -9,8 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
 process.once("exit", () => {
   for (const p of live) p.kill("SIGKILL");
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** A running test Redis. */
@@ -86,6 +88,7 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
 export async function startRedisServer(options: { timeoutMs?: number } = {}): Promise<TestRedisServer> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const dir = mkdtempSync(join(tmpdir(), "weft-redis-"));
+  dirs.add(dir);
   let child: ChildProcess | undefined;
   let port = 0;
   for (let attempt = 0; ; attempt++) {
@@ -120,6 +123,7 @@ export async function startRedisServer(options: { timeoutMs?: number } = {}): Pr
     async stop() {
       await server.kill();
       rmSync(dir, { recursive: true, force: true });
+      dirs.delete(dir);
     },
   };
   return server;

@@ -20,7 +20,7 @@
  * const manager = new LeaseManager(registry);
  * const lease = await manager.acquire(config, { publicIp: parseIp("192.168.1.10"), backendType: "vxlan" });
  * const stop = new AbortController();
- * void manager.keepAlive(lease, { signal: stop.signal });
+ * manager.keepAlive(lease, { signal: stop.signal }).catch((err) => console.error(err)); // LeaseLostError: re-acquire
  * for await (const event of manager.watch({ signal: stop.signal, ownLease: lease })) console.log(event.type);
  * ```
  *

@@ -124,6 +124,36 @@ if (missing) {
     assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
   });
 
+  test("watch() re-lists after its connection drops, catching changes it missed (no resync needed)", async () => {
+    const c = client();
+    const writer = registry();
+    await writer.create({ subnet: parseCidr("10.5.20.0/24"), publicIp: parseIp("1.1.1.1") }, { ttlMs: 60_000 });
+    const r = new RedisLeaseRegistry(client(), { resyncMs: 60_000 });
+    const stop = new AbortController();
+    const events: RegistryEvent[] = [];
+    const done = (async () => {
+      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
+    })();
+    const waitFor = async (pred: () => boolean, what: string) => {
+      const deadline = Date.now() + 3_000;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.map((e) => e.type))}`);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    };
+    await waitFor(() => events.length === 1, "first snapshot");
+    // Miss an event for sure: notifications off, delete, then drop the subscriber connection.
+    await c.config("SET", "notify-keyspace-events", "");
+    assert.ok(await writer.delete({ subnet: parseCidr("10.5.20.0/24"), publicIp: parseIp("1.1.1.1") }));
+    await new Promise((res) => setTimeout(res, 100));
+    assert.is(events.length, 1, "the deletion was not notified");
+    await c.call("CLIENT", "KILL", "TYPE", "pubsub");
+    await waitFor(() => events.some((e, i) => i > 0 && e.type === "snapshot" && e.leases.length === 0), "a fresh, empty snapshot");
+    assert.ok(((await c.config("GET", "notify-keyspace-events"))[1] ?? "").includes("K"), "notifications re-enabled");
+    stop.abort();
+    await done;
+  });
+
   test("keepAlive() and watch() end promptly on abort while Redis is down", async () => {
     const m = new LeaseManager(registry(), { ttlMs: 1_500, renewMarginMs: 1_000, retryMs: 100 });
     const lease = await m.acquire(parseNetConf(`{ "Network": "10.3.0.0/16" }`), { publicIp: parseIp("1.2.3.4") });

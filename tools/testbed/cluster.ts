@@ -125,7 +125,7 @@ export class Cluster {
   readonly switchNetns: string;
   readonly outsideNetns: string;
   readonly nodes: ClusterNode[];
-  redis: { netns: string; ip: string; port: number; url: string } | undefined;
+  redis: { netns: string; ip: string; port: number; url: string; child?: ChildProcess } | undefined;
   readonly workDir: string;
   readonly #children = new Set<ChildProcess>();
   readonly #namespaces: string[] = [];
@@ -197,6 +197,24 @@ export class Cluster {
     const text = typeof config === "string" ? config : JSON.stringify(config);
     const out = await this.redisCli(["set", `${prefix}/config`, text]);
     if (out.trim() !== "OK") throw new Error(`setNetConf: redis answered ${out.trim()}`);
+  }
+
+  /**
+   * Stops the Redis server (SIGKILL, as a crash). With `save` (default true) it first writes its data to disk
+   * (SAVE), so {@linkcode Cluster.startRedis} brings the same keys back, as a persistent server would.
+   */
+  async stopRedis(options: { save?: boolean } = {}): Promise<void> {
+    const child = this.redis?.child;
+    if (!child) throw new Error(`cluster ${this.name}: Redis is not running`);
+    if (options.save ?? true) await this.redisCli(["save"]);
+    await stopProcess(child, { signal: "SIGKILL" });
+  }
+
+  /** Starts the Redis server again (same address, same data directory). */
+  async startRedis(): Promise<void> {
+    if (!this.redis) throw new Error(`cluster ${this.name} has no Redis`);
+    if (this.redis.child && this.redis.child.exitCode === null && this.redis.child.signalCode === null) throw new Error("startRedis: Redis is running");
+    await startRedis(this, this.redis.netns);
   }
 
   /** The files weftd uses on a node (subnet.env, CNI socket, CNI data and state dirs), under workDir. */
@@ -278,7 +296,7 @@ async function startRedis(cluster: Cluster, netns: string): Promise<void> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start in ${netns}: ${log.trim()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  cluster.redis = { netns, ip: REDIS_IP, port: REDIS_PORT, url: `redis://${REDIS_IP}:${REDIS_PORT}` };
+  cluster.redis = { netns, ip: REDIS_IP, port: REDIS_PORT, url: `redis://${REDIS_IP}:${REDIS_PORT}`, child };
 }
 
 /**

@@ -19,7 +19,7 @@ for (const backend of ["vxlan", "host-gw"] as const) {
   test(`${backend}: pods on 3 nodes reach each other (6 pairs, ping -c1 -W1)`, async ({ oc }) => {
     const results = await reachabilityMatrix(oc!.pods);
     assert.is(results.length, 6);
-    const failed = results.filter((r) => !r.ok).map((r) => `${r.from.netns} -> ${r.to.ip}`);
+    const failed = results.filter((r: { ok: boolean }) => !r.ok).map((r: { from: { netns: string }; to: { ip: string } }) => `${r.from.netns} -> ${r.to.ip}`);
     assert.equal(failed, []);
   });
 
@@ -50,7 +50,7 @@ for (const backend of ["vxlan", "host-gw"] as const) {
     for (const info of infos) {
       const ns = info.node.netns;
       const routes = await ipIn(ns, ["route", "show"]);
-      const peers = infos.filter((i) => i !== info);
+      const peers = infos.filter((i: typeof info) => i !== info);
       if (backend === "vxlan") {
         const link = await ipIn(ns, ["-d", "link", "show", "flannel.1"]);
         assert.match(link, /mtu 1450 /);

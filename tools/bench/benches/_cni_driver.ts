@@ -65,13 +65,31 @@ export interface SideResult {
   delSeqMs: number[];
   delParPodsPerS: number;
   failures: number;
+  /** stdout of the first failed call, e.g. `cnibench…-s-3.ADD: {"code":…}`. */
+  firstFailure: string | undefined;
   ping: string;
   firstAddMs: number;
 }
 
-function tsv(path: string): { ms: number[]; failures: number } {
+function tsv(path: string): { ms: number[]; failures: number; failed: string[] } {
   const rows = readFileSync(path, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split(" "));
-  return { ms: rows.map((r) => (Number(r[1]) - Number(r[0])) * 1000), failures: rows.filter((r) => r[2] !== "0").length };
+  const failed = rows.filter((r) => r[2] !== "0").map((r) => r[3]!);
+  return { ms: rows.map((r) => (Number(r[1]) - Number(r[0])) * 1000), failures: failed.length, failed };
+}
+
+function firstFailure(out: string, parts: Array<{ failed: string[] }>, cmds: string[]): string | undefined {
+  for (const [i, p] of parts.entries()) {
+    const cid = p.failed[0];
+    if (!cid) continue;
+    let text = "";
+    try {
+      text = readFileSync(join(out, "res", `${cid}.${cmds[i]}.json`), "utf8") + readFileSync(join(out, "res", `${cid}.${cmds[i]}.err`), "utf8");
+    } catch {
+      // keep it empty
+    }
+    return `${cid}.${cmds[i]}: ${text.replace(/\s+/g, " ").slice(0, 400)}`;
+  }
+  return undefined;
 }
 
 function rate(path: string, pods: number): number {
@@ -108,6 +126,7 @@ export function runDriver(options: {
           addSeqMs: parts[0]!.ms, addParMs: parts[1]!.ms, addParPodsPerS: rate(join(o, `ADD-par-${s}.wall`), 2 * options.parN),
           delSeqMs: parts[2]!.ms, delParPodsPerS: rate(join(o, `DEL-par-${s}.wall`), 2 * options.parN),
           failures: parts.reduce((n, p) => n + p.failures, 0),
+          firstFailure: firstFailure(o, parts, ["ADD", "ADD", "DEL", "DEL", "ADD"]),
           ping: readFileSync(join(o, `ping-${s}`), "utf8").trim(),
           firstAddMs: parts[4]!.ms[0] ?? NaN,
         };

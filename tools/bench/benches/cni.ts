@@ -81,7 +81,9 @@ export default async function run(): Promise<void> {
     const loadBefore = load();
     const { ref, ours } = await runDriver({ hostNetns: host, refPlugin: "/usr/lib/cni/bridge", refConf, oursPlugin: bin, oursConf, prefix, out: join(work, "out"),
       seqN: SEQ_N, parN: PAR_N, parJ: PAR_J, timeoutMs: 600_000 });
-    const facts = (r: SideResult) => ({ failures: r.failures, ping: r.ping, p95: r1(summarize(r.addSeqMs).p95), firstAdd: Math.round(r.firstAddMs) });
+    const facts = (r: SideResult) => ({
+      failures: r.failures, ping: r.ping, p95: r1(summarize(r.addSeqMs).p95), firstAdd: Math.round(r.firstAddMs), ...(r.firstFailure ? { firstFailure: r.firstFailure } : {}),
+    });
     report({ bench: "cni/add-median", ours: summarize(ours.addSeqMs).median, baseline: summarize(ref.addSeqMs).median, unit: "ms", lowerIsBetter: true,
       notes: { pods: SEQ_N, ours: facts(ours), baseline: facts(ref), loadavg: loadBefore } });
     report({ bench: "cni/add-throughput", ours: ours.addParPodsPerS, baseline: ref.addParPodsPerS, unit: "pods/s", lowerIsBetter: false,

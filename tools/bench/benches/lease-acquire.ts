@@ -2,6 +2,8 @@
 // through the full LeaseManager protocol (list, flannel's choice, atomic Lua create, retries on lost races).
 // Baseline: 1,000 plain `SET key value NX PX` round trips on the same server over the same connections, the
 // floor for any allocation protocol. Checks: every node got a lease and no subnet is held twice (conflicts: 0).
+// Notes also give the Redis server's own CPU time per run (INFO cpu): all 1,000 simulated nodes share
+// this one Node.js process, so the wall time is mostly their JavaScript, which real nodes run in parallel.
 import { Redis } from "ioredis";
 import { formatCidr, parseIp } from "@weft/ipam";
 import { parseNetConf } from "@weft/netconf";
@@ -44,9 +46,20 @@ export default async function run(): Promise<void> {
     const registries = clients.map((c) => counting(new RedisLeaseRegistry(c), counter));
     let conflicts = 0;
     let lastLeases: Lease[] = [];
+    /** CPU seconds the redis-server process has used (INFO cpu: used_cpu_user + used_cpu_sys). */
+    const redisCpuMs = async () => {
+      const info = await clients[0]!.info("cpu");
+      const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1] ?? 0);
+      return (field("used_cpu_user") + field("used_cpu_sys")) * 1000;
+    };
+    let cpuAtStart = 0;
     const flush = async () => {
       await clients[0]!.flushall();
+      cpuAtStart = await redisCpuMs();
     };
+    const serverMs = async () => (await redisCpuMs()) - cpuAtStart;
+    const oursServerMs: number[] = [];
+    const baselineServerMs: number[] = [];
 
     const ours = await measure(
       async () => {
@@ -65,6 +78,7 @@ export default async function run(): Promise<void> {
         warmup: 1,
         before: flush,
         after: async () => {
+          oursServerMs.push(await serverMs());
           const stored = await registries[0]!.list();
           const distinct = new Set(stored.map((l) => formatCidr(l.subnet!)));
           conflicts += stored.length - distinct.size + (lastLeases.length - new Set(lastLeases.map((l) => formatCidr(l.subnet!))).size);
@@ -83,8 +97,9 @@ export default async function run(): Promise<void> {
         );
         if (replies.some((r) => r !== "OK")) throw new Error("baseline SET NX lost a key");
       },
-      { runs: 5, warmup: 1, before: flush },
+      { runs: 5, warmup: 1, before: flush, after: async () => void baselineServerMs.push(await serverMs()) },
     );
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
     report({
       bench: "lease-acquire",
@@ -92,7 +107,8 @@ export default async function run(): Promise<void> {
       baseline: baseline.median,
       unit: "ms",
       lowerIsBetter: true,
-      notes: { nodes: NODES, connections: CONNECTIONS, conflicts, lostRacesPerRun, oursP95: Math.round(ours.p95), baselineP95: Math.round(baseline.p95) },
+      notes: { nodes: NODES, connections: CONNECTIONS, conflicts, lostRacesPerRun, oursP95: Math.round(ours.p95), baselineP95: Math.round(baseline.p95),
+        oursRedisCpuMs: Math.round(median(oursServerMs)), baselineRedisCpuMs: Math.round(median(baselineServerMs)) },
     });
   } finally {
     for (const c of clients) c.disconnect();

@@ -15,7 +15,7 @@ import { createNftables } from "nftables-js";
 const execFileAsync = promisify(execFile);
 const CHAINS = 10_000;
 const ELEMENTS = 10_000;
-const RUNS = 7;
+const RUNS = 11;
 const TABLE = "bench";
 
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;

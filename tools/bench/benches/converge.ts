@@ -1,0 +1,211 @@
+// converge: how fast weftd programs the kernel when peer leases appear in Redis (vxlan backend).
+//   converge/bulk-1000: 1,000 peer leases written at once (flannel's key and JSON, VtepMAC) → time until weftd has
+//     the 1,000 routes in the node namespace (the route is each peer's last step, after neighbour and FDB; all
+//     three are counted at the end). Median of 3 rounds (leases deleted and their entries gone between rounds).
+//     Baseline: the same 3,000 entries fed raw to `bridge -batch -` (1,000 FDB) then `ip -batch -` (1,000
+//     neighbours + 1,000 routes) on a fresh flannel.1 in a fresh namespace. Target ratio ≤ 1.5.
+//   converge/single-peer: one new lease → its route in the kernel (seen by `ip monitor route`), median over 50.
+//     Baseline: the same three entries written raw (bridge fdb + ip -batch) per peer. Target ours ≤ 50 ms.
+// Everything runs in a testbed cluster (1 node + Redis in namespaces); weftd runs from source in the node.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createCluster, execIn, spawnIn, stopProcess, type Cluster } from "@weft/testbed";
+import { report, summarize } from "@weft/bench";
+
+const PEERS = 1_000;
+const ROUNDS = 3;
+const SINGLE = 50;
+const PREFIX = "/coreos.com/network";
+
+interface Peer {
+  subnet: string;
+  subnetIp: string;
+  publicIp: string;
+  mac: string;
+}
+
+const hex = (n: number) => n.toString(16).padStart(2, "0");
+/** Peer i: subnet 10.<1+i/256>.<i%256>.0/24 (outside the node's own 10.0.x.0/24), public IP in 198.19.0.0/16. */
+function peer(i: number, base = 0): Peer {
+  const n = i + base;
+  const subnetIp = `10.${1 + (n >> 8)}.${n & 255}.0`;
+  return { subnet: `${subnetIp}/24`, subnetIp, publicIp: `198.19.${(n >> 8) & 255}.${(n & 255) || 1}`, mac: `0e:00:00:01:${hex((n >> 8) & 255)}:${hex(n & 255)}` };
+}
+const leaseKey = (p: Peer) => `${PREFIX}/subnets/${p.subnet.replace("/", "-")}`;
+const leaseValue = (p: Peer) => JSON.stringify({ PublicIP: p.publicIp, PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: p.mac } });
+
+/** RESP encoding of commands, for `redis-cli --pipe`. */
+function resp(commands: string[][]): string {
+  return commands.map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`).join("");
+}
+
+/** Follows `ip monitor route` in a namespace and calls `onLine` for each line. */
+function monitorRoutes(netns: string, onLine: (line: string, at: number) => void): ChildProcess {
+  const child = spawnIn(netns, ["ip", "monitor", "route"]);
+  let rest = "";
+  child.stdout?.on("data", (b: Buffer) => {
+    const at = performance.now();
+    const parts = (rest + b.toString()).split("\n");
+    rest = parts.pop() ?? "";
+    for (const l of parts) onLine(l, at);
+  });
+  return child;
+}
+
+async function counts(netns: string): Promise<{ routes: number; neigh: number; fdb: number }> {
+  const [routes, neigh, fdb] = await Promise.all([
+    execIn(netns, ["ip", "route", "show", "dev", "flannel.1"]),
+    execIn(netns, ["ip", "neigh", "show", "dev", "flannel.1", "nud", "permanent"]),
+    execIn(netns, ["bridge", "fdb", "show", "dev", "flannel.1"]),
+  ]);
+  const n = (s: string, re: RegExp) => s.split("\n").filter((l) => re.test(l)).length;
+  return { routes: n(routes, /onlink/), neigh: n(neigh, /lladdr/), fdb: n(fdb, / dst .* self permanent/) };
+}
+
+function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      if (cond()) {
+        clearInterval(t);
+        resolve();
+      } else if (Date.now() > deadline) {
+        clearInterval(t);
+        reject(new Error(`converge: timed out waiting for ${what}`));
+      }
+    }, 1);
+  });
+}
+
+/** The raw baseline: a fresh namespace with a fresh flannel.1, then bridge -batch (FDB) and ip -batch (neigh + routes). */
+async function rawBatch(cluster: Cluster, peers: Peer[], round: number): Promise<number> {
+  const ns = `wtb-${cluster.name}-raw${round}`;
+  const run = (cmd: string, args: string[], input?: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(cmd, args, { stdio: ["pipe", "ignore", "pipe"] });
+      let err = "";
+      child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")}: ${err}`))));
+      child.stdin.end(input ?? "");
+    });
+  await run("ip", ["netns", "add", ns]);
+  cluster.adoptNamespace(ns);
+  try {
+    await run("ip", ["-n", ns, "link", "add", "flannel.1", "mtu", "1450", "address", "0e:00:00:00:00:01", "type", "vxlan", "id", "1", "dstport", "8472", "nolearning"]);
+    await run("ip", ["-n", ns, "addr", "add", "10.0.9.0/32", "dev", "flannel.1"]);
+    await run("ip", ["-n", ns, "link", "set", "flannel.1", "up"]);
+    const fdb = peers.map((p) => `fdb replace ${p.mac} dev flannel.1 dst ${p.publicIp} self permanent`).join("\n") + "\n";
+    const ipLines = [
+      ...peers.map((p) => `neigh replace ${p.subnetIp} lladdr ${p.mac} dev flannel.1 nud permanent`),
+      ...peers.map((p) => `route replace ${p.subnet} via ${p.subnetIp} dev flannel.1 onlink`),
+    ].join("\n") + "\n";
+    const t0 = performance.now();
+    await run("bridge", ["-n", ns, "-batch", "-"], fdb);
+    await run("ip", ["-n", ns, "-batch", "-"], ipLines);
+    const ms = performance.now() - t0;
+    const c = await counts(ns);
+    if (c.routes !== peers.length || c.neigh !== peers.length || c.fdb !== peers.length) throw new Error(`raw baseline: kernel has ${JSON.stringify(c)}`);
+    return ms;
+  } finally {
+    await run("ip", ["netns", "delete", ns]).catch(() => undefined);
+  }
+}
+
+export default async function run(): Promise<void> {
+  const cluster = await createCluster({ name: "bconverge", nodes: 1, redis: true });
+  try {
+    const node = cluster.nodes[0]!;
+    await cluster.setNetConf({ Network: "10.0.0.0/8", SubnetLen: 24, SubnetMax: "10.0.255.0", Backend: { Type: "vxlan" } });
+    const weftd = await cluster.startWeftd(node, { args: [], timeoutMs: 60_000 });
+    const redisPipe = (commands: string[][]) => execIn(cluster.redis!.netns, ["redis-cli", "-h", cluster.redis!.ip, "--pipe"], { input: resp(commands) });
+
+    // Route events in the node namespace.
+    const added = new Map<string, number>();
+    const removed = new Set<string>();
+    const monitor = monitorRoutes(node.netns, (line, at) => {
+      const m = line.match(/^(Deleted )?(\d+\.\d+\.\d+\.\d+\/\d+) via .* dev flannel\.1/);
+      if (!m) return;
+      if (m[1]) removed.add(m[2]!);
+      else if (!added.has(m[2]!)) added.set(m[2]!, at);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      // Single peer: one new lease at a time through a long-lived redis-cli (no process start in the timing).
+      const cli = spawnIn(node.netns, ["redis-cli", "-h", cluster.redis!.ip], { stdio: ["pipe", "ignore", "ignore"] });
+      const single: number[] = [];
+      try {
+        for (let i = 0; i < SINGLE; i++) {
+          const p = peer(i, 2000);
+          const t0 = performance.now();
+          cli.stdin!.write(`SET ${leaseKey(p)} '${leaseValue(p)}' PX 86400000\n`);
+          await waitFor(`route ${p.subnet}`, () => added.has(p.subnet), 10_000);
+          single.push(added.get(p.subnet)! - t0);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } finally {
+        await stopProcess(cli, { signal: "SIGKILL" });
+      }
+      const singlePeers = Array.from({ length: SINGLE }, (_, i) => peer(i, 2000));
+      await redisPipe(singlePeers.map((p) => ["DEL", leaseKey(p)]));
+      await waitFor("single-peer routes removed", () => singlePeers.every((p) => removed.has(p.subnet)), 20_000);
+      const singleRaw: number[] = [];
+      {
+        const ns = node.netns;
+        for (let i = 0; i < 15; i++) {
+          const p = peer(i, 3000);
+          const t0 = performance.now();
+          await execIn(ns, ["bridge", "fdb", "replace", p.mac, "dev", "flannel.1", "dst", p.publicIp, "self", "permanent"]);
+          await execIn(ns, ["ip", "-batch", "-"], {
+            input: `neigh replace ${p.subnetIp} lladdr ${p.mac} dev flannel.1 nud permanent\nroute replace ${p.subnet} via ${p.subnetIp} dev flannel.1 onlink\n`,
+          });
+          singleRaw.push(performance.now() - t0);
+          await execIn(ns, ["ip", "-batch", "-"], { input: `route del ${p.subnet}\nneigh del ${p.subnetIp} dev flannel.1\n` });
+          await execIn(ns, ["bridge", "fdb", "del", p.mac, "dev", "flannel.1", "dst", p.publicIp, "self"]);
+        }
+      }
+
+      // Bulk: 1,000 leases at once.
+      const peers = Array.from({ length: PEERS }, (_, i) => peer(i));
+      const ours: number[] = [];
+      const raw: number[] = [];
+      let lastCounts = { routes: 0, neigh: 0, fdb: 0 };
+      for (let round = 0; round < ROUNDS; round++) {
+        raw.push(await rawBatch(cluster, peers, round));
+        for (const p of peers) added.delete(p.subnet), removed.delete(p.subnet);
+        const t0 = performance.now();
+        await redisPipe(peers.map((p) => ["SET", leaseKey(p), leaseValue(p), "PX", "86400000"]));
+        await waitFor(`${PEERS} routes`, () => peers.every((p) => added.has(p.subnet)), 120_000);
+        ours.push(Math.max(...peers.map((p) => added.get(p.subnet)!)) - t0);
+        lastCounts = await counts(node.netns);
+        if (lastCounts.routes < PEERS || lastCounts.neigh < PEERS || lastCounts.fdb < PEERS) throw new Error(`weftd programmed ${JSON.stringify(lastCounts)}`);
+        await redisPipe(peers.map((p) => ["DEL", leaseKey(p)]));
+        await waitFor("bulk routes removed", () => peers.every((p) => removed.has(p.subnet)), 120_000);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const o = summarize(ours);
+      const b = summarize(raw);
+      report({
+        bench: "converge/bulk-1000",
+        ours: o.median,
+        baseline: b.median,
+        unit: "ms",
+        lowerIsBetter: true,
+        notes: { peers: PEERS, rounds: ROUNDS, ours_runs: ours.map(Math.round), raw_runs: raw.map(Math.round), kernel: lastCounts, target_ratio: 1.5 },
+      });
+      const s = summarize(single);
+      const sr = summarize(singleRaw);
+      report({
+        bench: "converge/single-peer",
+        ours: s.median,
+        baseline: sr.median,
+        unit: "ms",
+        lowerIsBetter: true,
+        notes: { samples: SINGLE, p95: Math.round(s.p95), max: Math.round(Math.max(...single)), target_ms: 50 },
+      });
+      if (!weftd.running) throw new Error(`weftd exited:\n${weftd.tail()}`);
+    } finally {
+      await stopProcess(monitor, { signal: "SIGKILL" });
+    }
+  } finally {
+    await cluster.destroy();
+  }
+}
