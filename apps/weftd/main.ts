@@ -2,8 +2,8 @@
 // weftd: parse the command line, build the dependencies, run the agent until SIGTERM/SIGINT.
 // Exits 0 on a clean shutdown (the data plane stays in place), 1 with the reason on a fatal error,
 // 2 for a bad command line.
-import { readFileSync } from "node:fs";
 import { pino } from "pino";
+import pkg from "./package.json" with { type: "json" };
 import { runAgent, type AgentStatus } from "./agent.ts";
 import { createAgentDeps } from "./agent_deps.ts";
 import { createAgentMetrics } from "./agent_metrics.ts";
@@ -22,7 +22,6 @@ if (command.kind === "help") {
   process.exit(0);
 }
 if (command.kind === "version") {
-  const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
   process.stdout.write(`weftd ${pkg.version}\n`);
   process.exit(0);
 }

@@ -107,14 +107,17 @@ export class VxlanNetwork extends RouteNetwork {
   protected override async beforeReconcile(): Promise<void> {
     for (const f of this.#families) {
       const name = f.spec.name;
-      const link = await this.iproute.link.get(name);
+      const [link, addresses] = await Promise.all([
+        this.iproute.link.get(name),
+        f.address ? this.iproute.address.list({ dev: name, family: f.address.family }).catch(() => []) : [],
+      ]);
       if (!link) {
         this.log.warn({ device: name }, "vxlan device is gone; recreating it");
         await ensureVxlanDevice(this.iproute, f.spec, { logger: this.log });
       }
       if (!f.address) continue;
       const want = `${f.address.address}/${f.address.prefixLength}`;
-      const ok = link?.up && (await this.iproute.address.list({ dev: name, family: f.address.family })).some((a) => a.cidr === want);
+      const ok = link?.up && addresses.some((a) => a.cidr === want);
       if (!ok) {
         if (link) this.log.warn({ device: name }, "vxlan device is down or lost its address; reconfiguring it");
         await configureVxlanDevice(this.iproute, name, { address: f.address, network: f.network });

@@ -76,27 +76,32 @@ export async function reconcileEntries(kernel: EntriesKernel, desired: KernelEnt
 export function iprouteEntries(iproute: IpRoute): EntriesKernel {
   return {
     async read(ownership) {
+      // all listings at once: each is one process
+      const [neighLists, fdbLists, routeList] = await Promise.all([
+        Promise.all(ownership.entryDevices.map((dev) => orEmpty(iproute.neigh.list({ dev })))),
+        Promise.all(ownership.entryDevices.map((dev) => orEmpty(iproute.fdb.list({ dev })))),
+        ownership.routeDevices.length > 0 ? iproute.route.list() : Promise.resolve([]),
+      ]);
       const neighbours: NeighbourEntry[] = [];
       const fdb: FdbEntry[] = [];
-      for (const dev of ownership.entryDevices) {
-        for (const n of await orEmpty(iproute.neigh.list({ dev }))) {
+      ownership.entryDevices.forEach((dev, i) => {
+        for (const n of neighLists[i] ?? []) {
           if (!n.lladdr || !n.state.includes("PERMANENT")) continue;
           const entry = { dev: n.dev || dev, address: n.address, lladdr: n.lladdr };
           if (ownsNeighbour(ownership, entry)) neighbours.push(entry);
         }
-        for (const f of await orEmpty(iproute.fdb.list({ dev }))) {
-          if (!f.dst || !f.flags.includes("self")) continue;
+        for (const f of fdbLists[i] ?? []) {
+          // learned entries (Learning: true) are the kernel's, not ours
+          if (!f.dst || !f.flags.includes("self") || f.state !== "permanent") continue;
           const entry = { dev: f.dev || dev, lladdr: f.lladdr, dst: f.dst };
           if (ownsFdb(ownership, entry)) fdb.push(entry);
         }
-      }
+      });
       const routes: RouteEntry[] = [];
-      if (ownership.routeDevices.length > 0) {
-        for (const r of await iproute.route.list()) {
-          if (r.type !== "unicast" || !r.dev || !r.via) continue;
-          const entry: RouteEntry = { dst: r.dst, dev: r.dev, via: r.via, ...(r.onlink ? { onlink: true } : {}) };
-          if (ownsRoute(ownership, entry)) routes.push(entry);
-        }
+      for (const r of routeList) {
+        if (r.type !== "unicast" || !r.dev || !r.via) continue;
+        const entry: RouteEntry = { dst: r.dst, dev: r.dev, via: r.via, ...(r.onlink ? { onlink: true } : {}) };
+        if (ownsRoute(ownership, entry)) routes.push(entry);
       }
       return { neighbours, fdb, routes };
     },

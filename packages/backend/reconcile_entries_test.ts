@@ -91,6 +91,7 @@ test("iprouteEntries().read() returns owned entries only, and nothing for a miss
   const kernel = iprouteEntries(ip);
   await kernel.apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
   await ip.route.add({ dst: "10.99.0.0/16", via: "192.168.1.254", dev: "eth0" });
+  await ip.fdb.add({ dev: "flannel.1", lladdr: "0e:00:00:00:00:77", dst: "192.168.1.77", permanent: false }); // learned-like
   const ownership: EntryOwnership = { ...OWN, exclude: [] };
   assert.equal(await kernel.read(ownership), PEER2);
   assert.equal(await kernel.read({ entryDevices: ["flannel.9"], routeDevices: [], routeNetworks: [] }), { neighbours: [], fdb: [], routes: [] });

@@ -123,12 +123,14 @@ test("a peer whose entries cannot be computed gets a PeerError, keeps its entrie
   const net = new TestNetwork(kernel, logger);
   await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2), lease(3)] });
   net.failing.add("10.244.2.0/24");
+  await net.handleLeaseEvent({ type: "added", lease: lease(2) }); // recomputed (incremental): fails
   await net.handleLeaseEvent({ type: "added", lease: lease(4) });
   assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(3), entriesOf(4)));
   assert.equal([...net.peerErrors().keys()], ["10.244.2.0/24"]);
   assert.instance(net.peerErrors().get("10.244.2.0/24"), PeerError);
   assert.is(lines.filter((l) => l.level === "error").length, 1);
-  await net.reconcile();
+  await net.reconcile(); // full pass: still failing
+  assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(3), entriesOf(4)));
   assert.is(lines.filter((l) => l.level === "error").length, 1, "the same error is logged once");
   net.failing.clear();
   await net.reconcile();
@@ -143,6 +145,51 @@ test("when the batch fails, peers are applied one by one and the failing peer is
   await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2), lease(3), lease(4)] });
   assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(4)));
   assert.match(net.peerErrors().get("10.244.3.0/24")?.message ?? "", /^Peer 10.244.3.0\/24: RTNETLINK answers: Network is unreachable/);
+});
+
+test("added/removed after the first pass do not read the kernel (incremental) and a burst is merged", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
+  const reads = kernel.reads;
+  const applied = kernel.applied.length;
+  // not awaited one by one: changes made during a pass go into the next one
+  await Promise.all([2, 3, 4, 5, 6].map((n) => net.handleLeaseEvent({ type: "added", lease: lease(n) })));
+  assert.is(kernel.reads, reads, "no kernel listing for incremental changes");
+  assert.ok(kernel.applied.length - applied <= 2, `${kernel.applied.length - applied} batches`);
+  assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(3), entriesOf(4), entriesOf(5), entriesOf(6)));
+  await net.handleLeaseEvent({ type: "removed", lease: lease(4) });
+  assert.is(kernel.reads, reads);
+  assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(3), entriesOf(5), entriesOf(6)));
+});
+
+test("an incremental update that fails falls back to a full pass that repairs the kernel", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2)] });
+  kernel.remove(entriesOf(2)); // behind our back: the stale-MAC FDB delete of the next update fails
+  await net.handleLeaseEvent({ type: "added", lease: lease(2, "bb:bb:bb:bb:bb:02") });
+  assert.equal(kernel.entries(), entriesOf(2, "bb:bb:bb:bb:bb:02"));
+});
+
+test("a peer removed while a full pass runs is removed by the next pass", async () => {
+  let during: (() => void) | undefined;
+  class SlowRead extends MemoryEntriesKernel {
+    override async read(...args: Parameters<MemoryEntriesKernel["read"]>) {
+      const hook = during;
+      during = undefined;
+      hook?.(); // the event arrives after the pass took its copy of the peer set
+      return super.read(...args);
+    }
+  }
+  const kernel = new SlowRead();
+  const net = new TestNetwork(kernel);
+  let removed: Promise<void> | undefined;
+  during = () => void (removed = net.handleLeaseEvent({ type: "removed", lease: lease(2) }));
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2), lease(3)] });
+  assert.ok(removed, "the removal happened during the pass");
+  await removed;
+  assert.equal(kernel.entries(), entriesOf(3));
 });
 
 test("reconcile() coalesces concurrent requests into at most one extra pass", async () => {

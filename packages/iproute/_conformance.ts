@@ -8,6 +8,7 @@ import type { Test } from "uvu";
 import * as assert from "uvu/assert";
 import { Batch, type BatchOp } from "./batch.ts";
 import type { IpRoute } from "./ip_route.ts";
+import type { IpSession } from "./ip_session.ts";
 import { BatchError, isExists, isNotFound, isUnreachable, IpRouteError } from "./ip_route_error.ts";
 import { reconcile } from "./reconcile.ts";
 import type { IpEvent } from "./types.ts";
@@ -401,5 +402,100 @@ export function conformance(test: Test, withEnv: WithEnv): void {
       assert.is(await ip.link.get("br-del"), undefined);
       const missing = ALL_OPS.filter((op) => !used.has(op));
       assert.equal(missing, [], `operations never exercised: ${missing.join(", ")}`);
+    }));
+}
+
+/** What a session scenario gets: a session and an IpRoute (for reads) on one namespace, and a pod namespace by name. */
+export interface SessionEnv {
+  readonly ip: IpRoute;
+  readonly session: IpSession;
+  /** A second namespace's name (as under /run/netns). */
+  readonly podName: string;
+  readonly pod: IpRoute;
+}
+
+/** Registers the `IpSession` scenarios on `test` (batch semantics of `apply()` are checked by `conformance()` through a session). */
+export function sessionConformance(test: Test, withEnv: (fn: (env: SessionEnv) => Promise<void>) => Promise<void>): void {
+  const podSetup = (podName: string, veth: string) => ({
+    host: new Batch()
+      .addLink({ type: "veth", name: veth, mtu: 1450, peer: { name: "eth0", netns: `/run/netns/${podName}` }, master: "cni-s", up: true })
+      .setLink(veth, { hairpin: true }),
+    pod: new Batch()
+      .addAddress({ dev: "eth0", address: "10.79.0.5/24" })
+      .addAddress({ dev: "eth0", address: "fd00:79::5/64", noDad: true })
+      .setLink("eth0", { up: true })
+      .addRoute({ dst: "10.80.0.0/16", via: "10.79.0.1", dev: "eth0" }),
+  });
+
+  test("IpSession.apply() with next sets up the host side and the pod side in one job", () =>
+    withEnv(async ({ ip, session, podName, pod }) => {
+      await ip.link.add({ type: "bridge", name: "cni-s", up: true });
+      const { host, pod: podBatch } = podSetup(podName, "vs-a");
+      await session.apply(host, { next: { netns: podName, batch: podBatch } });
+      const link = await ip.link.get("vs-a");
+      assert.is(link?.master, "cni-s");
+      assert.is(link?.hairpin, true);
+      assert.equal((await pod.address.list({ dev: "eth0" })).map((a) => a.cidr).sort(), ["10.79.0.5/24", "fd00:79::5/64"]);
+      assert.ok((await pod.route.list({ family: 4 })).some((r) => r.dst === "10.80.0.0/16" && r.via === "10.79.0.1"));
+    }));
+
+  test("IpSession.apply() reports a failure of next with its namespace and index, and skips next after a host failure", () =>
+    withEnv(async ({ ip, session, podName, pod }) => {
+      await ip.link.add({ type: "bridge", name: "cni-s", up: true });
+      const { host } = podSetup(podName, "vs-b");
+      const bad = new Batch().addAddress({ dev: "eth0", address: "10.79.0.6/24" }).setLink("eth0", { up: true }).addRoute({ dst: "10.81.0.0/16", via: "192.0.2.1", dev: "eth0" });
+      const err = (await rejects(session.apply(host, { next: { netns: podName, batch: bad } }), (e) => e instanceof BatchError, "next")) as BatchError;
+      assert.is(err.failures.length, 1);
+      assert.is(err.netns, podName);
+      assert.is(err.index, 2);
+      assert.ok(isUnreachable(err));
+      assert.is(err.total, host.size + bad.size);
+
+      const good = new Batch().addAddress({ dev: "eth0", address: "10.79.0.7/24" });
+      const hostErr = (await rejects(session.apply(new Batch().setLink("ghost-s", { up: true }), { next: { netns: podName, batch: good } }), isNotFound, "host")) as BatchError;
+      assert.is(hostErr.index, 0);
+      assert.is(hostErr.netns, session.netns);
+      assert.not.ok((await pod.address.list({ dev: "eth0" })).some((a) => a.cidr === "10.79.0.7/24"), "next does not run after a host failure");
+      // the session keeps working after failures
+      await session.apply(new Batch().setLink("vs-b", { mtu: 1400 }));
+      assert.is((await ip.link.get("vs-b"))?.mtu, 1400);
+    }));
+
+  test("IpSession.apply() queues concurrent jobs and runs them in call order", () =>
+    withEnv(async ({ ip, session }) => {
+      const jobs = [
+        session.apply(new Batch().addLink({ type: "bridge", name: "q1" })),
+        session.apply(new Batch().deleteLink("q1")),
+        session.apply(new Batch().addLink({ type: "bridge", name: "q2" })),
+        session.apply(new Batch().addLink({ type: "bridge", name: "q2" })),
+      ];
+      assert.ok(session.pending >= 3, `pending ${session.pending}`);
+      const results = await Promise.allSettled(jobs);
+      assert.equal(results.map((r) => r.status), ["fulfilled", "fulfilled", "fulfilled", "rejected"]);
+      assert.ok(isExists((results[3] as PromiseRejectedResult).reason));
+      const names = (await ip.link.list()).map((l) => l.name);
+      assert.not.ok(names.includes("q1"));
+      assert.ok(names.includes("q2"));
+      assert.is(session.pending, 0);
+    }));
+
+  test("IpSession.apply({ continueOnError }) runs everything and reports every failure, then stops at failures again", () =>
+    withEnv(async ({ ip, session }) => {
+      const b = new Batch().addLink({ type: "bridge", name: "c1" }).setLink("ghost-c", { up: true }).addLink({ type: "bridge", name: "c2" }).deleteLink("ghost-d");
+      const err = (await rejects(session.apply(b, { continueOnError: true }), (e) => e instanceof BatchError, "force")) as BatchError;
+      assert.equal(err.failures.map((f) => [f.index, f.kind]), [[1, "NotFound"], [3, "NotFound"]]);
+      assert.ok((await ip.link.get("c2")) !== undefined);
+      const stop = new Batch().addLink({ type: "bridge", name: "c3" }).setLink("ghost-e", { up: true }).addLink({ type: "bridge", name: "c4" });
+      const err2 = (await rejects(session.apply(stop), (e) => e instanceof BatchError, "stop")) as BatchError;
+      assert.is(err2.index, 1);
+      assert.ok((await ip.link.get("c3")) !== undefined);
+      assert.is(await ip.link.get("c4"), undefined, "nothing after the first failure runs");
+    }));
+
+  test("IpSession.close() rejects later jobs", () =>
+    withEnv(async ({ session }) => {
+      await session.apply(new Batch().addLink({ type: "bridge", name: "z1" }));
+      await session.close();
+      await rejects(session.apply(new Batch().deleteLink("z1")), (e) => e instanceof IpRouteError && /closed/.test((e as Error).message), "closed");
     }));
 }

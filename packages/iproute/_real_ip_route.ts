@@ -72,39 +72,54 @@ export class RealIpRoute extends IpRouteBase {
     if (batch.error) throw batch.error;
     const failures: IpRouteError[] = [];
     for (const segment of batch.segments()) {
-      const segFailures = await this.#runSegment(segment, options.continueOnError === true);
+      const segFailures = await this.runSegment(segment, options.continueOnError === true);
       failures.push(...segFailures);
       if (segFailures.length && !options.continueOnError) break;
     }
     if (failures.length) throw new BatchError(failures, batch.size);
   }
 
-  async #runSegment(segment: BatchSegment, force: boolean): Promise<IpRouteError[]> {
+  /** Runs one segment as its own process and returns its failures (empty on success). */
+  async runSegment(segment: BatchSegment, force: boolean): Promise<IpRouteError[]> {
     const argv = this.argv(segment.tool, ...segment.flags, ...(force ? ["-force"] : []), "-batch", "-");
     const res = await this.#run(argv, scriptOf(segment), segment.commands[0]);
     if (res.code === 0) return [];
-    const failures: IpRouteError[] = [];
-    const seen = new Set<number>();
-    let pending: string[] = [];
-    for (const line of res.stderr.split("\n")) {
-      const m = /^Command failed (?:.*):(\d+)$/.exec(line.trim());
-      if (!m) {
-        if (line.trim()) pending.push(line);
-        continue;
-      }
-      const cmd = segment.commands[Number(m[1]) - 1];
-      if (cmd && !seen.has(cmd.index)) {
-        seen.add(cmd.index);
-        failures.push(this.#error(cmd, pending.join("\n")));
-      }
-      pending = [];
-    }
+    const failures = this.failuresOf(res.stderr, (file, line) => (file === "-" ? segment.commands[line - 1] : undefined));
     if (failures.length === 0) {
       // The tool failed before running any line (missing namespace, nsenter error, ...).
       const first = segment.commands[0];
       if (first) failures.push(this.#error(first, res.stderr || `exit code ${res.code}`));
     }
     return failures;
+  }
+
+  /**
+   * The failures that iproute2's stderr reports as `Command failed <file>:<line>`, each with the
+   * text printed before it; `commandAt` maps a file and 1-based line to the command it ran.
+   */
+  failuresOf(stderr: string, commandAt: (file: string, line: number) => BatchCommand | undefined): IpRouteError[] {
+    const failures: IpRouteError[] = [];
+    const seen = new Set<number>();
+    let pending: string[] = [];
+    for (const line of stderr.split("\n")) {
+      const m = /^Command failed (.*):(\d+)$/.exec(line.trim());
+      if (!m) {
+        if (line.trim()) pending.push(line);
+        continue;
+      }
+      const cmd = commandAt(m[1]!, Number(m[2]));
+      if (cmd && !seen.has(cmd.index)) {
+        seen.add(cmd.index);
+        failures.push(this.#error(cmd, pending.join("\n")));
+      }
+      pending = [];
+    }
+    return failures;
+  }
+
+  /** The error of one failed command in this namespace. */
+  commandError(cmd: BatchCommand, stderr: string): IpRouteError {
+    return this.#error(cmd, stderr);
   }
 
   #error(cmd: BatchCommand, stderr: string): IpRouteError {

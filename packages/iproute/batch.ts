@@ -168,6 +168,10 @@ function renderOp(op: BatchOp): Rendered[] {
       args.push("dev", dev);
       if (s.scope !== undefined && op.op !== "address.delete") args.push("scope", oneOf(s.scope, "scope", ["global", "link", "host", "site"]));
       if (s.noPrefixRoute && op.op !== "address.delete") args.push("noprefixroute");
+      if (s.noDad && op.op !== "address.delete") {
+        if (addr.family !== 6) throw new TypeError(`noDad applies to IPv6 addresses only, got ${addr.text}`);
+        args.push("nodad");
+      }
       return [ip(args, dev)];
     }
     case "address.flush": {

@@ -33,3 +33,4 @@ export * from "./batch.ts";
 export * from "./ip_route.ts";
 export * from "./exec.ts";
 export * from "./reconcile.ts";
+export * from "./ip_session.ts";

@@ -14,3 +14,4 @@
  * @module
  */
 export * from "./fake_ip_route.ts";
+export * from "./fake_ip_session.ts";

@@ -154,6 +154,8 @@ export interface AddressSpec {
   readonly peer?: string;
   /** Do not add the prefix route (`noprefixroute`). @default false */
   readonly noPrefixRoute?: boolean;
+  /** Skip IPv6 duplicate address detection (`nodad`), so the address is usable at once. @default false */
+  readonly noDad?: boolean;
 }
 
 /** An address as listed by `ip -json addr show`. */
