@@ -11,14 +11,13 @@
 //   6. loops until SIGTERM: lease keep-alive (renewal, re-publication if the lease vanishes: flannel
 //      exits instead), the lease watch into the backend, the backend's repair loop, the rules' repair loop.
 // On SIGTERM the data plane stays as it is: pods keep talking while weftd restarts.
-import type { BackendRegistry, ExternalInterface, Logger, Network } from "@weft/backend";
-import { formatCidr, type Cidr } from "@weft/ipam";
+import { lookupExternalInterface, type BackendRegistry, type ExternalInterface, type Logger, type Network } from "@weft/backend";
+import { formatCidr, tryParseIp, type Cidr, type IpAddr } from "@weft/ipam";
 import type { IpRoute } from "@weft/iproute";
 import { readSubnetEnv, writeSubnetEnv, type NetConf } from "@weft/netconf";
 import type { Lease, LeaseEvent, LeaseManager } from "@weft/subnet";
 import type { TrafficManager } from "@weft/traffic";
 import type { AgentMetrics } from "./agent_metrics.ts";
-import { findExternalInterface } from "./external_interface.ts";
 
 /** What the agent needs from the outside world. */
 export interface AgentDeps {
@@ -67,6 +66,13 @@ export class AgentConfigError extends Error {
   }
 }
 
+function publicAddress<K extends string>(flag: string, text: string | undefined, family: 4 | 6, key: K): { [P in K]?: IpAddr } {
+  if (text === undefined) return {};
+  const ip = tryParseIp(text);
+  if (!ip || ip.family !== family) throw new AgentConfigError(`${flag}: "${text}" is not an IPv${family} address`);
+  return { [key]: ip } as { [P in K]?: IpAddr };
+}
+
 const cidrOrNone = (c: Cidr | undefined) => (c ? formatCidr(c) : "None");
 
 async function previousSubnets(path: string, logger: Logger): Promise<{ subnet?: Cidr; ipv6Subnet?: Cidr }> {
@@ -99,11 +105,19 @@ export async function runAgent(settings: AgentSettings, deps: AgentDeps, options
     throw new AgentConfigError((err as Error).message, { cause: err });
   }
 
-  const chosen = await findExternalInterface(deps.iproute, settings);
-  const ext = chosen.externalInterface;
+  let reason = "";
+  const ext = await lookupExternalInterface(deps.iproute, {
+    iface: settings.iface,
+    ifaceRegex: settings.ifaceRegex,
+    ...publicAddress("--public-ip", settings.publicIp, 4, "publicIp"),
+    ...publicAddress("--public-ipv6", settings.publicIpv6, 6, "publicIpv6"),
+    ipv4: config.enableIPv4,
+    ipv6: config.enableIPv6,
+    onChosen: (r) => (reason = r),
+  });
   status.externalInterface = ext;
   logger.info(
-    { iface: ext.name, address: ext.address?.address, publicIp: ext.publicIp?.address, reason: chosen.reason },
+    { iface: ext.name, address: ext.address?.address, publicIp: ext.publicIp?.address, reason },
     `Using interface with name ${ext.name} and address ${ext.address?.address ?? ext.addressV6?.address}`,
   );
 
@@ -123,6 +137,7 @@ export async function runAgent(settings: AgentSettings, deps: AgentDeps, options
   const network = await backend.registerNetwork(config, {
     signal,
     ...(mine?.backendData !== undefined ? { previousBackendData: mine.backendData } : {}),
+    ...(mine?.backendV6Data !== undefined ? { previousBackendV6Data: mine.backendV6Data } : {}),
     acquireLease: async (attrs, o) => {
       const lease = await deps.leases.acquire(config, attrs, {
         ...(previous.subnet ? { previousSubnet: previous.subnet } : {}),
@@ -188,7 +203,7 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
   const { logger, metrics } = deps;
   const peers = new Map<string, Lease>();
   const keyOf = (l: Lease) => `${cidrOrNone(l.subnet)}|${cidrOrNone(l.ipv6Subnet)}`;
-  const inflight = new Set<Promise<void>>();
+  const pending = new Set<Promise<void>>();
   for await (const event of deps.leases.watch({ signal: options.signal, ownLease: options.ownLease })) {
     describe(event, logger);
     if (event.type === "own-removed") continue; // keepAlive re-publishes it
@@ -201,21 +216,20 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
     // so a burst of 1,000 new leases costs a few batches instead of 1,000 sequential ones. Order is kept: the
     // network records each event synchronously when called.
     const end = metrics.reconcileDuration.startTimer({ trigger: event.type });
-    const applied: Promise<void> = network.handleLeaseEvent(event).then(
-      () => undefined,
-      (err: unknown) => {
-        metrics.kernelErrors.inc({ subsystem: "backend" });
-        logger.error({ err: (err as Error).message, event: event.type }, "Applying a lease event failed; the periodic check will retry");
+    const applied = network.handleLeaseEvent(event).then(
+      () => {
+        for (const [peer, err] of network.peerErrors()) logger.warn({ peer, err: err.message }, "Peer not programmed");
       },
-    ).finally(() => {
-      end();
-      inflight.delete(applied);
-      if (inflight.size === 0) for (const [peer, err] of network.peerErrors()) logger.warn({ peer, err: err.message }, "Peer not programmed");
-    });
-    inflight.add(applied);
+      (err: Error) => {
+        metrics.kernelErrors.inc({ subsystem: "backend" });
+        logger.error({ err: err.message, event: event.type }, "Applying a lease event failed; the periodic check will retry");
+      },
+    );
+    pending.add(applied);
+    void applied.finally(() => (end(), pending.delete(applied)));
     metrics.peers.set([...peers.values()].filter((l) => (l.backendType ?? "").toLowerCase() === network.backendType).length);
   }
-  await Promise.all(inflight);
+  await Promise.allSettled(pending);
 }
 
 function describe(event: LeaseEvent, logger: Logger): void {

@@ -138,4 +138,17 @@ test("runAgent() passes a malformed net-conf.json error through unchanged", asyn
   rmSync(w.dir, { recursive: true, force: true });
 });
 
+test("runAgent() names --public-ip when it is not an IPv4 address, before touching anything", async () => {
+  const w = await world();
+  await runAgent({ ...settings(w.dir), publicIp: "fd00::1" }, w.deps, { signal: new AbortController().signal }).then(
+    () => assert.unreachable(),
+    (err: Error) => {
+      assert.instance(err, AgentConfigError);
+      assert.match(err.message, '--public-ip: "fd00::1" is not an IPv4 address');
+    },
+  );
+  assert.is(w.backend.networks.length, 0);
+  rmSync(w.dir, { recursive: true, force: true });
+});
+
 test.run();

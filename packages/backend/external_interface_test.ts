@@ -50,10 +50,35 @@ test("lookupExternalInterface() fails with flannel-like messages", async () => {
       },
     );
   await fails(lookupExternalInterface(ip, { iface: "eth9" }), /^error looking up interface eth9/);
-  await fails(lookupExternalInterface(ip, { iface: "10.9.9.9" }), /no interface has this address/);
+  await fails(lookupExternalInterface(ip, { iface: "10.9.9.9" }), /no interface has this name or address/);
+  await fails(lookupExternalInterface(ip, { iface: ["eth9"], ifaceRegex: ["^zz"] }), /^Failed to find interface to use that matches the interfaces and\/or regexes provided/);
   await fails(lookupExternalInterface(ip, { iface: "eth1", ipv6: true }), /^failed to find IPv6 address for interface eth1$/);
   await ip.route.delete({ dst: "default", via: "192.168.1.1", dev: "eth0" });
   await fails(lookupExternalInterface(ip), /^failed to get default interface/);
+});
+
+test("lookupExternalInterface() tries --iface entries in order, then --iface-regex on addresses before names", async () => {
+  const ip = await host();
+  let reason = "";
+  const onChosen = (r: string) => (reason = r);
+  assert.is((await lookupExternalInterface(ip, { iface: ["eth9", "eth1"], onChosen })).name, "eth1");
+  assert.is(reason, "--iface eth1 (name)");
+  const viaRegex = await lookupExternalInterface(ip, { ifaceRegex: ["^172\\.16\\.0\\.\\d+$"], onChosen });
+  assert.is(viaRegex.name, "eth1");
+  assert.equal(viaRegex.address, parseIp("172.16.0.11"));
+  assert.is(reason, "--iface-regex ^172\\.16\\.0\\.\\d+$ (address)");
+  assert.is((await lookupExternalInterface(ip, { ifaceRegex: ["^eth0$"], onChosen })).name, "eth0");
+  assert.is(reason, "--iface-regex ^eth0$ (name)");
+  await lookupExternalInterface(ip, { onChosen });
+  assert.is(reason, "default route interface");
+});
+
+test("lookupExternalInterface() keeps the address an --iface entry named, even if it is not the first", async () => {
+  const ip = await host();
+  await ip.address.add({ dev: "eth0", address: "192.168.1.20/24" });
+  const ext = await lookupExternalInterface(ip, { iface: "192.168.1.20" });
+  assert.equal(ext.address, parseIp("192.168.1.20"));
+  assert.equal(ext.publicIp, parseIp("192.168.1.20"));
 });
 
 test.run();

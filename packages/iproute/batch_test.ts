@@ -79,6 +79,12 @@ test("address and fdb operations render; a family flush becomes its own segment"
   ]);
 });
 
+test("addAddress({ noDad }) renders nodad for IPv6 and rejects it for IPv4", () => {
+  const b = new Batch().addAddress({ dev: "eth0", address: "fd00:10::5/64", noDad: true });
+  assert.is(b.toString(), "# ip\naddr add fd00:10::5/64 dev eth0 nodad\n");
+  assert.instance(new Batch().addAddress({ dev: "eth0", address: "10.0.0.5/24", noDad: true }).error, TypeError);
+});
+
 test("builder methods never throw: the first validation error sticks and later operations are ignored", () => {
   const b = new Batch()
     .addLink({ type: "bridge", name: "ok0" })

@@ -144,13 +144,23 @@ interface Job {
   readonly reject: (err: Error) => void;
 }
 
+/** What one line of a running job is: a batch command, the nested batch, or a progress marker. */
+type Entry = { readonly cmd: BatchCommand } | { readonly nested: true } | { readonly mark: true };
+
 interface Running {
   readonly job: Job;
   readonly proc: Proc;
   readonly firstLine: number;
+  /** The job's lines in order (commands interleaved with progress markers). */
+  readonly entries: readonly Entry[];
+  /** How many progress markers the job has. */
+  readonly marks: number;
   readonly seq: number;
   readonly timer: NodeJS.Timeout;
 }
+
+const MARK = "link show dev lo";
+const MARK_OUTPUT = /^1: lo: /gm;
 
 class RealIpSession implements IpSession {
   readonly netns: string | undefined;
@@ -274,46 +284,51 @@ class RealIpSession implements IpSession {
     }
     if (!proc) proc = this.#proc = this.#spawn(job.force);
     const seq = ++this.#seq;
-    const lines = job.commands.map((c) => c.args.join(" "));
-    if (job.nested) lines.push(`netns exec ${job.nested.name} ip${job.force ? " -force" : ""} -batch ${job.nested.file}`);
-    lines.push(job.force ? `link show dev ws${seq.toString(36)}` : "link show dev lo");
+    // A progress marker after every line: `lo` exists in every namespace and its `1: lo: ...`
+    // reaches stdout as soon as the line before it has run. The markers tell how far a process got
+    // when it exits without naming a line (some iproute2 commands exit(2) on a kernel error).
+    const entries: Entry[] = [];
+    for (const cmd of job.commands) entries.push({ cmd }, { mark: true });
+    if (job.nested) entries.push({ nested: true }, { mark: true });
+    const lines = entries.map((e) =>
+      "cmd" in e ? e.cmd.args.join(" ") : "nested" in e ? `netns exec ${job.nested!.name} ip${job.force ? " -force" : ""} -batch ${job.nested!.file}` : MARK,
+    );
+    if (job.force) lines.push(`link show dev ws${seq.toString(36)}`); // the end of the job, on stderr
     proc.stdout = "";
     proc.stderr = "";
     const timer = setTimeout(() => proc!.child.kill("SIGKILL"), this.#timeoutMs);
-    this.#running = { job, proc, firstLine: proc.lines + 1, seq, timer };
+    this.#running = { job, proc, firstLine: proc.lines + 1, entries, marks: entries.length / 2, seq, timer };
     proc.lines += lines.length;
     proc.child.stdin!.write(lines.join("\n") + "\n");
   }
 
-  /** Completes the running job when its sentinel has arrived. */
+  /** Completes the running job when its end has arrived. */
   #check(): void {
     const run = this.#running;
     if (!run) return;
     const { proc } = run;
-    let stderr: string;
     if (proc.force) {
       const marker = `Device "ws${run.seq.toString(36)}" does not exist.\n`;
       const at = proc.stderr.indexOf(marker);
       if (at < 0) return;
       const tail = /^Command failed -:\d+\n/.exec(proc.stderr.slice(at + marker.length));
-      if (!tail) return; // iproute2's own line for the sentinel is still on its way
-      stderr = proc.stderr.slice(0, at);
+      if (!tail) return; // iproute2's own line for the end marker is still on its way
+      const stderr = proc.stderr.slice(0, at);
       proc.stderr = proc.stderr.slice(at + marker.length + tail[0].length);
-    } else {
-      if (!/^1: lo: /m.test(proc.stdout)) return;
-      stderr = ""; // without -force a failure ends the process instead
+      proc.stdout = "";
+      this.#finish(run, this.#failures(run, stderr));
+    } else if ((proc.stdout.match(MARK_OUTPUT)?.length ?? 0) >= run.marks) {
+      // Without -force every line succeeded: a failure ends the process instead.
+      proc.stdout = "";
       proc.stderr = "";
+      this.#finish(run, []);
     }
-    proc.stdout = "";
-    this.#finish(run, this.#failures(run, stderr));
   }
 
   /** Maps `Command failed <file>:<line>` reports to operations of the job's batch or its nested batch. */
   #failures(run: Running, stderr: string): IpRouteError[] {
-    const { job, firstLine } = run;
+    const { job, firstLine, entries } = run;
     const nested = job.nested;
-    if (!nested) return this.#ip.failuresOf(stderr, (file, line) => (file === "-" ? job.commands[line - firstLine] : undefined));
-    const nestedLine = firstLine + job.commands.length;
     const out: IpRouteError[] = [];
     let nestedFailed = false;
     let pending: string[] = [];
@@ -324,21 +339,35 @@ class RealIpSession implements IpSession {
         continue;
       }
       const n = Number(m[2]);
-      if (m[1] === nested.file) {
+      const text = pending.join("\n");
+      pending = [];
+      if (nested && m[1] === nested.file) {
         const cmd = nested.segment.commands[n - 1];
-        if (cmd) out.push(nested.ip.commandError(cmd, pending.join("\n")));
+        if (cmd && !out.some((f) => f.netns === nested.ip.netns && f.index === cmd.index)) out.push(nested.ip.commandError(cmd, text));
         nestedFailed = true;
-      } else if (m[1] === "-" && n === nestedLine) {
+        continue;
+      }
+      if (m[1] !== "-") continue;
+      const entry = entries[n - firstLine];
+      if (entry && "cmd" in entry) {
+        if (!out.some((f) => f.netns === this.netns && f.index === entry.cmd.index)) out.push(this.#ip.commandError(entry.cmd, text));
+      } else if (entry && "nested" in entry && nested && !nestedFailed) {
         // `netns exec` itself failed (e.g. no such namespace) before the nested ip reported anything.
         const first = nested.segment.commands[0];
-        if (!nestedFailed && first) out.push(nested.ip.commandError(first, pending.join("\n") || "netns exec failed"));
-      } else if (m[1] === "-") {
-        const cmd = job.commands[n - firstLine];
-        if (cmd) out.push(this.#ip.commandError(cmd, pending.join("\n")));
+        if (first) out.push(nested.ip.commandError(first, text || "netns exec failed"));
       }
-      pending = [];
     }
     return out;
+  }
+
+  /** The line a process was running when it exited without naming it: the one after the last marker seen. */
+  #crashed(run: Running, detail: string): IpRouteError | undefined {
+    const done = run.proc.stdout.match(MARK_OUTPUT)?.length ?? 0;
+    const entry = run.entries[done * 2];
+    if (entry && "cmd" in entry) return this.#ip.commandError(entry.cmd, detail);
+    const first = run.job.nested?.segment.commands[0];
+    if (entry && "nested" in entry && first) return run.job.nested!.ip.commandError(first, detail);
+    return undefined;
   }
 
   #finish(run: Running, failures: IpRouteError[]): void {
@@ -352,26 +381,33 @@ class RealIpSession implements IpSession {
     proc.exited = true;
     if (this.#proc === proc) this.#proc = undefined;
     const run = this.#running;
-    if (run && run.proc === proc) {
-      const failures = signal === null && !proc.spawnError ? this.#failures(run, proc.stderr) : [];
-      if (failures.length > 0) {
-        this.#finish(run, failures);
-      } else {
-        clearTimeout(run.timer);
-        this.#running = undefined;
-        const why = proc.spawnError ? `cannot run ip: ${proc.spawnError.message}` : `ip -batch exited (${signal ?? `code ${code}`}) before the job finished`;
-        const first = run.job.commands[0];
-        const detail = `${why}${proc.stderr.trim() ? `: ${proc.stderr.trim()}` : ""}`;
-        run.job.reject(
-          new IpRouteError("Failed", first ? first.args.join(" ") : "apply", detail, {
-            ...(first?.device !== undefined ? { device: first.device } : {}),
-            ...(this.netns !== undefined ? { netns: this.netns } : {}),
-            stderr: proc.stderr.trim(),
-          }),
-        );
-        this.#next();
-      }
+    if (!run || run.proc !== proc) return;
+    const failures = signal === null && !proc.spawnError ? this.#failures(run, proc.stderr) : [];
+    if (signal === null && !proc.spawnError && code !== 0) {
+      // The line after the last marker did not finish; it may have exited without a report.
+      const crashed = this.#crashed(run, proc.stderr.trim() || `exit code ${code}`);
+      if (crashed && !failures.some((f) => f.netns === crashed.netns && (f.index === crashed.index || crashed.netns !== this.netns))) failures.push(crashed);
     }
+    if (failures.length > 0) {
+      this.#finish(run, failures);
+      return;
+    }
+    clearTimeout(run.timer);
+    this.#running = undefined;
+    const why = proc.spawnError
+      ? `cannot run ip: ${proc.spawnError.message}`
+      : signal === "SIGKILL"
+        ? `ip -batch was killed (the job ran longer than ${this.#timeoutMs} ms, or the process was killed)`
+        : `ip -batch exited (${signal ?? `code ${code}`}) before the job finished`;
+    const first = run.job.commands[0];
+    run.job.reject(
+      new IpRouteError("Failed", first ? first.args.join(" ") : "apply", `${why}${proc.stderr.trim() ? `: ${proc.stderr.trim()}` : ""}`, {
+        ...(first?.device !== undefined ? { device: first.device } : {}),
+        ...(this.netns !== undefined ? { netns: this.netns } : {}),
+        stderr: proc.stderr.trim(),
+      }),
+    );
+    this.#next();
   }
 
   async close(): Promise<void> {

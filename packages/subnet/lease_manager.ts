@@ -87,6 +87,8 @@ export class LeaseManager implements LeaseStore {
    * 4. else a random free subnet among the first 100 (`allocateSubnet` of @weft/ipam; `OutOfSubnetsError`,
    *    "out of subnets", when none is free). IPv6 likewise when `config.enableIPv6`.
    * A write that loses a race (LeaseConflictError) starts over with a fresh list, up to `maxAttempts` times.
+   * Registries with the optional `allocate` capability (Redis) do steps 2-4 themselves in one atomic step;
+   * when they decline a case (`undefined`) the generic list + create path above runs.
    */
   async acquire(config: NetConf, attrs: LeaseAttrs, options: AcquireOptions = {}): Promise<Lease> {
     const signal = options.signal;
@@ -96,6 +98,22 @@ export class LeaseManager implements LeaseStore {
     const mine = attrsOf(attrs);
     const assigned = await this.registry.assignedSubnets(config, signal ? { signal } : {});
     if (assigned) return this.registry.update(makeLease(assigned, mine), this.#writeOptions(this.#ttlMs, signal));
+
+    if (this.registry.allocate) {
+      // The store does the whole choice atomically (no lost races); undefined = it declines this case.
+      try {
+        const lease = await this.registry.allocate(config, mine, {
+          ttlMs: this.#ttlMs,
+          random: this.#random,
+          ...(options.previousSubnet ? { previousSubnet: options.previousSubnet } : {}),
+          ...(options.previousIpv6Subnet ? { previousIpv6Subnet: options.previousIpv6Subnet } : {}),
+          ...(signal ? { signal } : {}),
+        });
+        if (lease) return lease;
+      } catch (err) {
+        if (!(err instanceof LeaseConflictError)) throw err; // a renewal that lost a race: the generic path decides
+      }
+    }
 
     const lost4: Cidr[] = [];
     const lost6: Cidr[] = [];

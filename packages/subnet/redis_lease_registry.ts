@@ -37,7 +37,21 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { NetConf } from "@weft/netconf";
-import type { AssignedSubnets, Lease, LeaseRegistry, ListLeasesOptions, RegistryEvent, RegistryWatchOptions, RegistryWriteOptions } from "./types.ts";
+import ipaddr from "ipaddr.js";
+import { OutOfSubnetsError, allocateSubnet, subnetFitsWindow } from "@weft/ipam";
+import type { Cidr, SubnetWindow } from "@weft/ipam";
+import type {
+  AssignedSubnets,
+  Lease,
+  LeaseAttrs,
+  LeaseRegistry,
+  ListLeasesOptions,
+  RegistryAllocateOptions,
+  RegistryEvent,
+  RegistryWatchOptions,
+  RegistryWriteOptions,
+} from "./types.ts";
+import { leaseFitsConfig } from "./lease_fits_config.ts";
 import { LeaseConflictError } from "./errors.ts";
 import { parseSubnetKey } from "./subnet_key.ts";
 import type { SubnetKeyParts } from "./subnet_key.ts";
@@ -70,6 +84,13 @@ export interface RedisLeaseRegistryOptions {
   scanForOwner?: boolean;
   /** Called with errors the watch recovers from (lost connection, failed re-list). @default none */
   onWatchError?: (err: unknown) => void;
+  /**
+   * `allocate()` looks for leases written outside Weft (by hand, by flannel; they are not in Weft's indexes, so
+   * their presence sends acquisitions down the generic path) with a server-side SCAN at most this often; a lease
+   * written by hand is noticed by acquisitions within this time. 0 = scan on every acquisition.
+   * @default 1_000
+   */
+  foreignScanMs?: number;
 }
 
 const OWNER_LUA = `
@@ -84,35 +105,66 @@ local function owner_of(v)
 end
 `;
 
-// KEYS: lease key, claims hash, owners hash, Weft-written set, then the single-family lease key of each subnet.
-// ARGV: mode ("create" | "update"), value, px (0 = no expiry), owner, then the claim field of each subnet.
-const WRITE_LUA = `${OWNER_LUA}
-local key, claims, owners, written = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+// Shared by the write and allocate scripts: the server's clock in ms, "no expiry" as a score, and the
+// family-length member ("4-24", "6-64") of a claim field ("10.244.1.0-24", "fd00:1::-64").
+const TIME_LUA = `
+local FOREVER = 1e15
+local function now_ms()
+  local t = redis.call("TIME")
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function family_len(field)
+  local len = string.match(field, "%-(%d+)$")
+  if not len then return nil end
+  return (string.find(field, ":", 1, true) and "6-" or "4-") .. len
+end
+`;
+
+// KEYS: lease key, claims hash, owners hash, Weft-written set, expiries zset, lengths zset, then the
+// single-family lease key of each subnet (from KEYS[7]).
+// ARGV: mode ("create" | "update"), value, px (0 = no expiry), owner, "", "", then the claim field of each subnet
+// (ARGV[i] belongs to KEYS[i]).
+const WRITE_LUA = `${OWNER_LUA}${TIME_LUA}
+local key, claims, owners, written, expiries, lengths = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local mode, value, px, owner = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local cur = redis.call("GET", key)
 if cur then
   if mode == "create" then return {0, "the key exists"} end
   if owner_of(cur) ~= owner then return {0, "the key is held by another owner"} end
 end
-for i = 5, #KEYS do
+for i = 7, #KEYS do
   local bare = KEYS[i]
   if bare ~= key and redis.call("EXISTS", bare) == 1 then return {0, "a subnet is held by " .. bare} end
   local holder = redis.call("HGET", claims, ARGV[i])
   if holder and holder ~= key and redis.call("EXISTS", holder) == 1 then return {0, "a subnet is held by " .. holder} end
 end
-if px > 0 then redis.call("SET", key, value, "PX", px) else redis.call("SET", key, value) end
-for i = 5, #KEYS do redis.call("HSET", claims, ARGV[i], key) end
+local now = now_ms()
+if px > 0 then
+  redis.call("SET", key, value, "PX", px)
+  redis.call("ZADD", expiries, now + px, key)
+else
+  redis.call("SET", key, value)
+  redis.call("ZREM", expiries, key)
+end
+for i = 7, #KEYS do
+  redis.call("HSET", claims, ARGV[i], key)
+  local fl = family_len(ARGV[i])
+  if fl then redis.call("ZADD", lengths, "GT", px > 0 and (now + px) or FOREVER, fl) end
+end
 redis.call("HSET", owners, owner, key)
 redis.call("SADD", written, key)
 return {1, redis.call("PTTL", key)}
 `;
 
-// KEYS: lease key, claims hash, owners hash, Weft-written set. ARGV: owner, then the claim fields.
+// KEYS: lease key, claims hash, owners hash, Weft-written set, expiries zset, cursors hash.
+// ARGV: owner, then the claim fields.
 const DELETE_LUA = `${OWNER_LUA}
 local key, claims, owners, written = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cur = redis.call("GET", key)
 if not cur or owner_of(cur) ~= ARGV[1] then return 0 end
 redis.call("DEL", key)
+redis.call("ZREM", KEYS[5], key)
+redis.call("DEL", KEYS[6]) -- a subnet below a walk cursor is free again
 for i = 2, #ARGV do
   if redis.call("HGET", claims, ARGV[i]) == key then redis.call("HDEL", claims, ARGV[i]) end
 end
@@ -183,6 +235,223 @@ end
 return {keys, {}}
 `;
 
+// flannel's whole acquisition for one node, atomically (see the module notes, "Server-side allocation").
+// KEYS: claims hash, owners hash, Weft-written set, expiries zset, lengths zset, cursors hash, foreign-scan marker.
+// ARGV: 1 "<prefix>/subnets/", 2 SCAN MATCH pattern, 3 owner, 4 value, 5 px (0 = no expiry), 6 foreign-scan
+// period in ms (0 = scan every call), 7 candidates, then one window per family at 8 (IPv4) and 17 (IPv6):
+// enabled ("1"/"0"), family, SubnetMin (IPv4: a number; IPv6: its eight 16-bit groups, decimal, comma
+// separated), host bits (32 or 128 - SubnetLen), SubnetLen, number of subnets in the window, cursor field,
+// index of the previous subnet in the window (-1 = none), random number in [0, 1).
+// Subnets are handled as their index i in the window (SubnetMin + i * 2^hostbits): Lua numbers are doubles,
+// exact to 2^53, so an IPv6 address is never a number; only the index is.
+// Returns {"created", key, pttl} | {"existing", key, value, pttl} (this owner's lease: the client checks
+// that it fits the config, then renews or deletes it) | {"full", family} | {"decline", reason}.
+const ALLOCATE_LUA = `${OWNER_LUA}${TIME_LUA}
+local claims, owners, written, expiries, lengths, cursors, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local sprefix, pattern, owner, value = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local px, scanms, want = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local now = now_ms()
+
+-- 1. Leases expired since the last call: forget them, and the walk cursors (a subnet below one is free again).
+if #redis.call("ZRANGEBYSCORE", expiries, "-inf", now, "LIMIT", 0, 1) > 0 then
+  redis.call("ZREMRANGEBYSCORE", expiries, "-inf", now)
+  redis.call("DEL", cursors)
+end
+
+-- 2. Leases not written by Weft (by hand, by flannel) are not in the indexes: the generic path handles them.
+-- Looked for with a SCAN at most once per scan period (the marker caches the count).
+local foreign = redis.call("GET", marker)
+if not foreign then
+  foreign = 0
+  local cursor = "0"
+  repeat
+    local r = redis.call("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+    cursor = r[1]
+    local keys = r[2]
+    for first = 1, #keys, 1000 do
+      local batch = {}
+      for i = first, math.min(first + 999, #keys) do batch[#batch + 1] = keys[i] end
+      local member = redis.call("SMISMEMBER", written, unpack(batch))
+      for i = 1, #member do if member[i] == 0 then foreign = foreign + 1 end end
+    end
+  until cursor == "0"
+  if scanms > 0 then redis.call("SET", marker, foreign, "PX", scanms) end
+end
+if tonumber(foreign) > 0 then return {"decline", "leases written outside Weft exist"} end
+
+-- 3. This owner's lease (owners hash, verified against the value).
+local mine = redis.call("HGET", owners, owner)
+if mine then
+  local ok, v = pcall(redis.call, "GET", mine)
+  if ok and v and owner_of(v) == owner then return {"existing", mine, v, redis.call("PTTL", mine)} end
+end
+
+-- 4. The windows.
+local function v4_text(min, s, i)
+  local a = min + i * 2 ^ s
+  return string.format("%d.%d.%d.%d", math.floor(a / 16777216) % 256, math.floor(a / 65536) % 256, math.floor(a / 256) % 256, a % 256)
+end
+local function v6_text(g, s, i)
+  -- SubnetMin + i * 2^s over eight 16-bit groups (g[1] most significant), then RFC 5952 text.
+  local h, carry = {}, 0
+  for k = 8, 1, -1 do
+    local o = 16 * (8 - k)
+    local c
+    if s >= o then
+      local d = s - o
+      if d >= 16 then c = 0 else c = (i % 2 ^ (16 - d)) * 2 ^ d end
+    else
+      c = math.floor(i / 2 ^ (o - s)) % 65536
+    end
+    local v = g[k] + c + carry
+    carry = math.floor(v / 65536)
+    h[k] = v % 65536
+  end
+  local bs, bl, cs, cl = 0, 0, 0, 0
+  for k = 1, 8 do
+    if h[k] == 0 then
+      if cl == 0 then cs = k end
+      cl = cl + 1
+      if cl > bl then bs, bl = cs, cl end
+    else
+      cl = 0
+    end
+  end
+  local parts = {}
+  for k = 1, 8 do parts[k] = string.format("%x", h[k]) end
+  if bl < 2 then return table.concat(parts, ":") end
+  return table.concat(parts, ":", 1, bs - 1) .. "::" .. table.concat(parts, ":", bs + bl, 8)
+end
+local function window(base)
+  if ARGV[base] ~= "1" then return nil end
+  local w = { fam = ARGV[base + 1], s = tonumber(ARGV[base + 3]), len = ARGV[base + 4], count = tonumber(ARGV[base + 5]),
+    cursor = ARGV[base + 6], prev = tonumber(ARGV[base + 7]), r = tonumber(ARGV[base + 8]) }
+  if w.fam == "4" then
+    local min = tonumber(ARGV[base + 2])
+    w.text = function(i) return v4_text(min, w.s, i) .. "-" .. w.len end
+    w.bare = function(t) return sprefix .. t end
+  else
+    local g = {}
+    for x in string.gmatch(ARGV[base + 2], "%d+") do g[#g + 1] = tonumber(x) end
+    w.text = function(i) return v6_text(g, w.s, i) .. "-" .. w.len end
+    w.bare = function(t) return sprefix .. "0.0.0.0-0&" .. t end
+  end
+  return w
+end
+local wins = {}
+for _, base in ipairs({8, 17}) do
+  local w = window(base)
+  if w then wins[#wins + 1] = w end
+end
+
+-- 5. Subnet lengths in use: another length of the same family (SubnetLen changed while older leases live)
+-- could overlap a candidate without claiming it: the generic path handles that.
+if not redis.call("ZSCORE", lengths, "v1") then
+  -- First use (or data written by an older Weft): learn the lengths from the claims of live leases.
+  local all = redis.call("HGETALL", claims)
+  for i = 1, #all, 2 do
+    local pt = redis.call("PTTL", all[i + 1])
+    local fl = family_len(all[i])
+    if pt ~= -2 and fl then redis.call("ZADD", lengths, "GT", pt >= 0 and (now + pt) or FOREVER, fl) end
+  end
+  redis.call("ZADD", lengths, 2 * FOREVER, "v1")
+end
+redis.call("ZREMRANGEBYSCORE", lengths, "-inf", now)
+for _, m in ipairs(redis.call("ZRANGE", lengths, 0, -1)) do
+  for _, w in ipairs(wins) do
+    if string.sub(m, 1, 2) == w.fam .. "-" and m ~= w.fam .. "-" .. w.len then return {"decline", "leases of another subnet length exist"} end
+  end
+end
+
+-- A claim counts while its lease lives: expiries score > now says so without a lookup; else EXISTS decides.
+local function alive(holders, n)
+  local keys, pos, out = {}, {}, {}
+  for j = 1, n do
+    if holders[j] then
+      keys[#keys + 1] = holders[j]
+      pos[#pos + 1] = j
+    end
+  end
+  if #keys > 0 then
+    local scores = redis.call("ZMSCORE", expiries, unpack(keys))
+    for m = 1, #keys do
+      local live = scores[m] and tonumber(scores[m]) > now
+      if not live then live = redis.call("EXISTS", keys[m]) == 1 end
+      out[pos[m]] = live
+    end
+  end
+  return out
+end
+local function held(t, bare)
+  local h = redis.call("HGET", claims, t)
+  if h and redis.call("EXISTS", h) == 1 then return true end
+  return redis.call("EXISTS", bare) == 1
+end
+-- flannel: the previous subnet if free, else walk from SubnetMin collecting the first 'want' free subnets and
+-- pick one at random. The walk starts at the window's cursor: every subnet below it was held when a walk passed
+-- it (reset whenever a lease is deleted or expires), so a herd does not re-walk the taken prefix.
+local function pick(w)
+  if w.prev >= 0 then
+    local t = w.text(w.prev)
+    if not held(t, w.bare(t)) then return t end
+  end
+  local start = tonumber(redis.call("HGET", cursors, w.cursor) or "0")
+  if start > w.count then start = 0 end
+  local bag, dense, after, i = {}, true, start, start
+  while i < w.count and #bag < want do
+    local n = math.min(128, w.count - i)
+    local texts = {}
+    for j = 1, n do texts[j] = w.text(i + j - 1) end
+    local live = alive(redis.call("HMGET", claims, unpack(texts)), n)
+    for j = 1, n do
+      if live[j] then
+        if dense then after = i + j end
+      else
+        dense = false
+        if #bag < want then bag[#bag + 1] = texts[j] end
+      end
+    end
+    i = i + n
+  end
+  if after ~= start then redis.call("HSET", cursors, w.cursor, after) end
+  if #bag == 0 then return nil end
+  local k = math.floor(w.r * #bag) + 1
+  if k > #bag then k = #bag end
+  local t = bag[k]
+  if redis.call("EXISTS", w.bare(t)) == 1 then return false end
+  return t
+end
+
+local chosen = {}
+for idx, w in ipairs(wins) do
+  local t = pick(w)
+  if t == nil then return {"full", w.fam} end
+  if t == false then
+    redis.call("DEL", marker)
+    return {"decline", "a lease written outside Weft holds a candidate"}
+  end
+  chosen[idx] = t
+end
+local key
+if #wins == 2 then key = sprefix .. chosen[1] .. "&" .. chosen[2]
+elseif wins[1].fam == "4" then key = sprefix .. chosen[1]
+else key = sprefix .. "0.0.0.0-0&" .. chosen[1] end
+if redis.call("EXISTS", key) == 1 then return {"decline", "the key exists"} end
+if px > 0 then
+  redis.call("SET", key, value, "PX", px)
+  redis.call("ZADD", expiries, now + px, key)
+else
+  redis.call("SET", key, value)
+end
+for idx, w in ipairs(wins) do
+  redis.call("HSET", claims, chosen[idx], key)
+  redis.call("ZADD", lengths, "GT", px > 0 and (now + px) or FOREVER, w.fam .. "-" .. w.len)
+end
+redis.call("HSET", owners, owner, key)
+redis.call("SADD", written, key)
+return {"created", key, redis.call("PTTL", key)}
+`;
+
 interface Script {
   lua: string;
   sha: string;
@@ -192,6 +461,56 @@ const WRITE = script(WRITE_LUA);
 const DELETE = script(DELETE_LUA);
 const LIST = script(LIST_LUA);
 const LIST_FOR_OWNER = script(LIST_FOR_OWNER_LUA);
+const ALLOCATE = script(ALLOCATE_LUA);
+
+/** The subnet windows of a config, per enabled family (the generic path's checks and error texts). */
+function configWindows(config: NetConf): { v4?: SubnetWindow; v6?: SubnetWindow } {
+  if (!config.enableIPv4 && !config.enableIPv6) throw new TypeError("acquire: config enables neither IPv4 nor IPv6");
+  const out: { v4?: SubnetWindow; v6?: SubnetWindow } = {};
+  if (config.enableIPv4) {
+    if (!config.network || !config.subnetLen || !config.subnetMin || !config.subnetMax) {
+      throw new TypeError("acquire: config enables IPv4 without network/subnetLen/subnetMin/subnetMax (parse it with check: true)");
+    }
+    out.v4 = { network: config.network, subnetLen: config.subnetLen, subnetMin: config.subnetMin, subnetMax: config.subnetMax };
+  }
+  if (config.enableIPv6) {
+    if (!config.ipv6Network || !config.ipv6SubnetLen || !config.ipv6SubnetMin || !config.ipv6SubnetMax) {
+      throw new TypeError("acquire: config enables IPv6 without ipv6Network/ipv6SubnetLen/ipv6SubnetMin/ipv6SubnetMax");
+    }
+    out.v6 = { network: config.ipv6Network, subnetLen: config.ipv6SubnetLen, subnetMin: config.ipv6SubnetMin, subnetMax: config.ipv6SubnetMax };
+  }
+  return out;
+}
+
+function addrBig(address: string): bigint {
+  let n = 0n;
+  for (const b of ipaddr.parse(address).toByteArray()) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+/** The allocate script's nine arguments for one window (see ALLOCATE_LUA); `"0"` and blanks when disabled. */
+function windowArgs(w: SubnetWindow | undefined, previous: Cidr | undefined, random: () => number): string[] {
+  if (!w) return ["0", "", "", "", "", "", "", "", ""];
+  // Validates the window exactly like the generic path (RangeError for a misaligned or foreign SubnetMin/Max).
+  try {
+    allocateSubnet(w, { candidates: 1, random: () => 0 });
+  } catch (err) {
+    if (!(err instanceof OutOfSubnetsError)) throw err;
+  }
+  const family = w.network.family;
+  const bits = family === 4 ? 32 : 128;
+  const hostBits = bits - w.subnetLen;
+  const min = addrBig(w.subnetMin.address);
+  const max = addrBig(w.subnetMax.address);
+  const count = max < min ? 0n : ((max - min) >> BigInt(hostBits)) + 1n;
+  const limit = 2n ** 53n;
+  let prev = -1n;
+  if (previous && subnetFitsWindow(w, previous)) prev = (((addrBig(previous.address) >> BigInt(hostBits)) << BigInt(hostBits)) - min) >> BigInt(hostBits);
+  if (prev >= limit) prev = -1n; // beyond what Lua numbers hold exactly (a window of more than 2^53 subnets)
+  const minArg = family === 4 ? min.toString() : Array.from({ length: 8 }, (_, i) => Number((min >> BigInt(112 - 16 * i)) & 0xffffn)).join(",");
+  const r = random();
+  return ["1", String(family), minArg, String(hostBits), String(w.subnetLen), String(count > limit ? limit : count), `${w.subnetMin.address}-${w.subnetLen}`, String(prev), String(Number.isFinite(r) ? Math.min(Math.max(r, 0), 0.999999999) : 0)];
+}
 
 /** Escapes glob characters for SCAN MATCH / PSUBSCRIBE patterns. */
 function globEscape(s: string): string {
@@ -221,6 +540,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   readonly #decoded = new Map<string, Lease | null>();
   readonly #keyParts = new Map<string, SubnetKeyParts | null>();
   readonly #scanOwners: boolean;
+  readonly #foreignScanMs: number;
 
   constructor(client: Redis, options: RedisLeaseRegistryOptions = {}) {
     this.#client = client;
@@ -231,6 +551,8 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     this.#now = options.now ?? Date.now;
     this.#onWatchError = options.onWatchError;
     this.#scanOwners = options.scanForOwner ?? true;
+    this.#foreignScanMs = options.foreignScanMs ?? 1_000;
+    if (!(this.#foreignScanMs >= 0 && Number.isFinite(this.#foreignScanMs))) throw new RangeError("RedisLeaseRegistry: foreignScanMs must be 0 or more");
     if (!(this.#resyncMs > 0) || !(this.#pollMs > 0)) throw new RangeError("RedisLeaseRegistry: resyncMs and pollMs must be positive");
   }
 
@@ -290,10 +612,67 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     return this.#write("update", lease, options);
   }
 
+  /**
+   * flannel's acquisition in one Lua script (the optional {@linkcode LeaseRegistry.allocate}): this owner's lease,
+   * else the previous subnet if free, else a random free one among the first `candidates` from SubnetMin; the
+   * lease, its claims and the indexes are written in the same atomic step, so concurrent acquirers never lose a
+   * race. An existing lease of this owner is renewed with `attrs` if it fits `config` (a reservation stays one)
+   * and deleted otherwise. Resolves to `undefined` (use the generic path) while leases written outside Weft
+   * exist (found by a SCAN at most every `foreignScanMs`) or leases of another SubnetLen live.
+   */
+  async allocate(config: NetConf, attrs: LeaseAttrs, options: RegistryAllocateOptions = {}): Promise<Lease | undefined> {
+    const { signal } = options;
+    if (signal?.aborted) throw abortReason(signal);
+    const owner = ownerOf(attrs);
+    if (owner === "") throw new TypeError("allocate: attrs needs publicIp or publicIpv6");
+    const ttlMs = options.ttlMs;
+    if (ttlMs !== undefined && !(ttlMs >= 1 && Number.isFinite(ttlMs))) throw new RangeError(`ttlMs must be a positive number of ms, got ${ttlMs}`);
+    const want = options.candidates ?? 100;
+    if (!Number.isInteger(want) || want < 1) throw new RangeError(`options.candidates must be a positive integer, got ${want}`);
+    const random = options.random ?? Math.random;
+    const windows = configWindows(config);
+    const args = [
+      `${this.prefix}/subnets/`,
+      `${globEscape(this.prefix)}/subnets/*`,
+      owner,
+      encodeLeaseAttrs(attrs),
+      String(ttlMs === undefined ? 0 : Math.ceil(ttlMs)),
+      String(this.#foreignScanMs),
+      String(want),
+      ...windowArgs(windows.v4, options.previousSubnet, random),
+      ...windowArgs(windows.v6, options.previousIpv6Subnet, random),
+    ];
+    const keys = [this.#claims, this.#owners, this.#written, this.#expiries, this.#lengths, this.#cursors, this.#foreignScan];
+    for (let round = 0; round < 3; round++) {
+      const reply = (await this.#eval(ALLOCATE, keys, args, signal)) as (string | number)[];
+      const kind = String(reply[0]);
+      if (kind === "created") {
+        const key = String(reply[1]);
+        const parts = parseSubnetKey(key.slice(`${this.prefix}/subnets/`.length));
+        if (!parts) throw new Error(`allocate: the script wrote an unreadable key ${key}`);
+        const pttl = Number(reply[2]);
+        return makeLease(parts, attrs, pttl >= 0 ? this.#now() + pttl : undefined);
+      }
+      if (kind === "full") {
+        const w = String(reply[1]) === "6" ? windows.v6 : windows.v4;
+        throw new OutOfSubnetsError(w!);
+      }
+      if (kind !== "existing") return undefined; // "decline"
+      const existing = this.#decode(String(reply[1]), String(reply[2]), Number(reply[3]), this.#now());
+      if (!existing) return undefined;
+      if (leaseFitsConfig(existing, config)) {
+        const ttl = existing.expiration === undefined ? undefined : ttlMs; // a reservation stays one
+        return await this.update(makeLease(existing, attrs), { ...(ttl !== undefined ? { ttlMs: ttl } : {}), ...(signal ? { signal } : {}) });
+      }
+      await this.delete(existing, signal ? { signal } : {});
+    }
+    return undefined;
+  }
+
   async delete(lease: Lease, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     if (options.signal?.aborted) throw abortReason(options.signal);
     const key = this.keyOf(lease);
-    const keys = [key, this.#claims, this.#owners, this.#written];
+    const keys = [key, this.#claims, this.#owners, this.#written, this.#expiries, this.#cursors];
     return Number(await this.#eval(DELETE, keys, [ownerOf(lease), ...this.#subnetKeys(lease).map((k) => k.claim)], options.signal)) === 1;
   }
 
@@ -437,9 +816,9 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     if (owner === "") throw new TypeError("lease needs publicIp or publicIpv6");
     const key = this.keyOf(lease);
     const subnetKeys = this.#subnetKeys(lease);
-    const keys = [key, this.#claims, this.#owners, this.#written, ...subnetKeys.map((k) => k.bare)];
+    const keys = [key, this.#claims, this.#owners, this.#written, this.#expiries, this.#lengths, ...subnetKeys.map((k) => k.bare)];
     const value = encodeLeaseAttrs(lease);
-    const args = [mode, value, String(ttlMs === undefined ? 0 : Math.ceil(ttlMs)), owner, ...subnetKeys.map((k) => k.claim)];
+    const args = [mode, value, String(ttlMs === undefined ? 0 : Math.ceil(ttlMs)), owner, "", "", ...subnetKeys.map((k) => k.claim)];
     const reply = (await this.#eval(WRITE, keys, args, options.signal)) as [number, string | number];
     if (Number(reply[0]) !== 1) throw new LeaseConflictError(leaseKey(lease), { reason: String(reply[1]) });
     const pttl = Number(reply[1]);
@@ -454,6 +833,18 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   }
   get #written(): string {
     return `${this.prefix}/leases`;
+  }
+  get #expiries(): string {
+    return `${this.prefix}/expiries`;
+  }
+  get #lengths(): string {
+    return `${this.prefix}/lengths`;
+  }
+  get #cursors(): string {
+    return `${this.prefix}/cursors`;
+  }
+  get #foreignScan(): string {
+    return `${this.prefix}/foreign-scan`;
   }
 
   /** Per subnet: its single-family lease key and its field in the claims hash. */

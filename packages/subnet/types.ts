@@ -110,6 +110,14 @@ export interface RegistryWatchOptions {
  *   several watchers at once (each call is an independent stream). It reports every lease, the node's own included.
  * - Transient failures (connection down) surface as rejected promises from list/create/update/delete; the manager
  *   retries where that is safe.
+ * - `allocate(config, attrs)` (OPTIONAL capability): flannel's whole acquisition (steps 2-4 of
+ *   `LeaseManager.acquire`: reuse the lease carrying this owner if it fits `config`, else delete it; else the
+ *   previous subnet if free and fitting; else a random free subnet among the first `candidates` walking from
+ *   SubnetMin; per family) done by the store itself, atomically (Redis: one Lua script), so concurrent
+ *   acquirers never lose races. It gives the same results as the manager's generic list + create path, and
+ *   the same guarantees as `create`/`update`. Throws `OutOfSubnetsError` (`out of subnets`) when a window is
+ *   full. Resolves to `undefined` when the registry cannot decide a case itself (e.g. Redis when leases
+ *   written by hand exist); the manager then runs its generic path. Registries without it just leave it out.
  */
 export interface LeaseRegistry {
   /** Short name for logs: `memory`, `redis`, `kube`. */
@@ -120,6 +128,24 @@ export interface LeaseRegistry {
   update(lease: Lease, options?: RegistryWriteOptions): Promise<Lease>;
   delete(lease: Lease, options?: { signal?: AbortSignal }): Promise<boolean>;
   watch(options: RegistryWatchOptions): AsyncIterable<RegistryEvent>;
+  /** Optional: the whole acquisition in the store (see the contract above); `undefined` = use the generic path. */
+  allocate?(config: NetConf, attrs: LeaseAttrs, options?: RegistryAllocateOptions): Promise<Lease | undefined>;
+}
+
+/** Options of {@linkcode LeaseRegistry.allocate}. */
+export interface RegistryAllocateOptions {
+  /** The IPv4 subnet this node had before; used when it fits `config` and is free. @default none */
+  previousSubnet?: Cidr;
+  /** The IPv6 subnet this node had before. @default none */
+  previousIpv6Subnet?: Cidr;
+  /** TTL of a new or reused lease in ms (a reused reservation, without expiration, stays one). @default undefined (no expiry) */
+  ttlMs?: number;
+  /** How many free subnets to collect before picking one at random (flannel: 100). @default 100 */
+  candidates?: number;
+  /** Random source in [0, 1) for the choice. @default Math.random */
+  random?: () => number;
+  /** Aborts the call. @default none */
+  signal?: AbortSignal;
 }
 
 /** Subnets a platform assigned to this node (see {@linkcode LeaseRegistry.assignedSubnets}). */

@@ -112,7 +112,8 @@ async function rawBatch(cluster: Cluster, peers: Peer[], round: number): Promise
 }
 
 export default async function run(): Promise<void> {
-  const cluster = await createCluster({ name: "bconverge", nodes: 1, redis: true });
+  // detached: weftd logs to a file, as under a container runtime (a pipe read by this busy process would throttle it).
+  const cluster = await createCluster({ name: "bconverge", nodes: 1, redis: true, detached: true });
   try {
     const node = cluster.nodes[0]!;
     await cluster.setNetConf({ Network: "10.0.0.0/8", SubnetLen: 24, SubnetMax: "10.0.255.0", Backend: { Type: "vxlan" } });
@@ -177,12 +178,23 @@ export default async function run(): Promise<void> {
         const writer = spawnIn(cluster.redis!.netns, ["redis-cli", "-h", cluster.redis!.ip, "--pipe"], { stdio: ["pipe", "ignore", "ignore"] });
         await new Promise((r) => setTimeout(r, 300));
         const payload = resp(peers.map((p) => ["SET", leaseKey(p), leaseValue(p), "PX", "86400000"]));
+        const notes: number[] = [];
+        const psub = process.env.WEFT_BENCH_DEBUG ? spawnIn(node.netns, ["redis-cli", "-h", cluster.redis!.ip, "--csv", "psubscribe", "__keyspace@0__:/coreos.com/network/subnets/*"]) : undefined;
+        psub?.stdout?.on("data", (b: Buffer) => {
+          const n = (b.toString().match(/pmessage/g) ?? []).length;
+          for (let i = 0; i < n; i++) notes.push(performance.now());
+        });
+        if (psub) await new Promise((r) => setTimeout(r, 300));
         const t0 = performance.now();
         const t0Date = Date.now();
         writer.stdin!.end(payload);
         await waitFor(`${PEERS} routes`, () => peers.every((p) => added.has(p.subnet)), 120_000);
         ours.push(Math.max(...peers.map((p) => added.get(p.subnet)!)) - t0);
         await stopProcess(writer, { graceMs: 5000 });
+        if (psub) {
+          await stopProcess(psub, { signal: "SIGKILL" });
+          console.log(`round ${round}: redis-cli psubscribe saw ${notes.length} notifications from +${Math.round(notes[0]! - t0)} to +${Math.round(notes.at(-1)! - t0)} ms`);
+        }
         lastCounts = await counts(node.netns);
         if (lastCounts.routes < PEERS || lastCounts.neigh < PEERS || lastCounts.fdb < PEERS) throw new Error(`weftd programmed ${JSON.stringify(lastCounts)}`);
         await redisPipe(peers.map((p) => ["DEL", leaseKey(p)]));
@@ -193,6 +205,17 @@ export default async function run(): Promise<void> {
         if (process.env.WEFT_BENCH_DEBUG) {
           const times = weftd.lines.map((l) => JSON.parse(l) as { time: number; msg: string }).filter((l) => l.msg === "Peer added" && l.time >= t0Date).map((l) => l.time - t0Date);
           console.log(`round ${round}: weftd saw ${times.length} added events from +${Math.min(...times)} to +${Math.max(...times)} ms`);
+        }
+        if (process.env.WEFT_BENCH_DEBUG) {
+          const at = peers.map((p) => added.get(p.subnet)! - t0).sort((x, y) => x - y);
+          const bursts: string[] = [];
+          let start = at[0]!, n = 0, prev = at[0]!;
+          for (const t of [...at, Infinity]) {
+            if (t - prev > 3) (bursts.push(`${n}@+${Math.round(start)}..${Math.round(prev)}`), (start = t), (n = 0));
+            n++;
+            prev = t;
+          }
+          console.log(`round ${round}: route bursts (count@ms): ${bursts.join(" ")}`);
         }
         if (process.env.WEFT_BENCH_DEBUG) console.log(`round ${round}: add ${Math.round(ours.at(-1)!)} ms, remove ${Math.round(performance.now() - tDel)} ms`);
         await new Promise((r) => setTimeout(r, 500));

@@ -15,8 +15,8 @@ import { startBenchRedis } from "./_lease-acquire_redis.ts";
 const NODES = 1_000;
 const CONNECTIONS = 50;
 
-/** Counts lost races (LeaseConflictError from create/update) on the way through. */
-function counting(inner: LeaseRegistry, counter: { lost: number }): LeaseRegistry {
+/** Counts lost races (LeaseConflictError from create/update) and declined server-side allocations on the way through. */
+function counting(inner: LeaseRegistry, counter: { lost: number; declined: number }): LeaseRegistry {
   const count = async <T>(p: Promise<T>): Promise<T> => {
     try {
       return await p;
@@ -33,6 +33,15 @@ function counting(inner: LeaseRegistry, counter: { lost: number }): LeaseRegistr
     update: (l, o) => count(inner.update(l, o)),
     delete: (l, o) => inner.delete(l, o),
     watch: (o) => inner.watch(o),
+    ...(inner.allocate
+      ? {
+          allocate: async (c: Parameters<NonNullable<LeaseRegistry["allocate"]>>[0], a: Parameters<NonNullable<LeaseRegistry["allocate"]>>[1], o?: Parameters<NonNullable<LeaseRegistry["allocate"]>>[2]) => {
+            const lease = await count(inner.allocate!(c, a, o));
+            if (!lease) counter.declined++;
+            return lease;
+          },
+        }
+      : {}),
   };
 }
 
@@ -42,7 +51,7 @@ export default async function run(): Promise<void> {
   try {
     await Promise.all(clients.map((c) => c.ping()));
     const conf = parseNetConf(`{ "Network": "10.0.0.0/12", "SubnetLen": 24, "Backend": { "Type": "vxlan" } }`);
-    const counter = { lost: 0 };
+    const counter = { lost: 0, declined: 0 };
     const registries = clients.map((c) => counting(new RedisLeaseRegistry(c), counter));
     let conflicts = 0;
     let lastLeases: Lease[] = [];
@@ -87,6 +96,7 @@ export default async function run(): Promise<void> {
       },
     );
     const lostRacesPerRun = Math.round(counter.lost / 6);
+    const declinedPerRun = Math.round(counter.declined / 6);
 
     const baseline = await measure(
       async () => {
@@ -107,7 +117,7 @@ export default async function run(): Promise<void> {
       baseline: baseline.median,
       unit: "ms",
       lowerIsBetter: true,
-      notes: { nodes: NODES, connections: CONNECTIONS, conflicts, lostRacesPerRun, oursP95: Math.round(ours.p95), baselineP95: Math.round(baseline.p95),
+      notes: { nodes: NODES, connections: CONNECTIONS, conflicts, lostRacesPerRun, declinedPerRun, oursP95: Math.round(ours.p95), baselineP95: Math.round(baseline.p95),
         oursRedisCpuMs: Math.round(median(oursServerMs)), baselineRedisCpuMs: Math.round(median(baselineServerMs)) },
     });
   } finally {
