@@ -33,7 +33,7 @@ test("BackendRegistry.register() accepts a third-party backend and refuses dupli
   registry.register("example", factory("example"));
   assert.is(registry.create("Example", deps).type, "example");
   assert.throws(() => registry.register("EXAMPLE", factory("example")), /already registered/);
-  assert.throws(() => registry.register(" ", factory("x")), TypeError);
+  assert.throws(() => registry.register(" ", factory("x")), (e: unknown) => e instanceof TypeError);
 });
 
 test("BackendRegistry.create() refuses a factory that returns another type", () => {

@@ -26,8 +26,8 @@ test("masqueradeTable() uses ip6 matches and ff00::/8 for IPv6 and can drop full
 });
 
 test("masqueradeTable() refuses a pod subnet of the other family", () => {
-  assert.throws(() => masqueradeTable("10.42.0.0/16", "fd00::/64"), TypeError);
-  assert.throws(() => masqueradeTable("10.42.0.0", "10.42.1.0/24"), SyntaxError);
+  assert.throws(() => masqueradeTable("10.42.0.0/16", "fd00::/64"), (e: unknown) => e instanceof TypeError);
+  assert.throws(() => masqueradeTable("10.42.0.0", "10.42.1.0/24"), (e: unknown) => e instanceof SyntaxError);
 });
 
 test("forwardTable() accepts traffic from and to the network", () => {
