@@ -1,11 +1,12 @@
 // Test scaffolding shared by this package's kernel tests: a throwaway "host" namespace with a
 // subnet.env and state directories, pods as namespaces, and CNI calls through dispatch().
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createNetns, deleteNetns } from "@weft/testutils";
 import { dispatch, type CniPlugin } from "./dispatch.ts";
-import type { CniResponse } from "./types.ts";
+import type { CniExec, CniResponse } from "./types.ts";
 
 export const SUBNET_ENV_V4 = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.0.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
 export const SUBNET_ENV_DUAL =
@@ -51,3 +52,14 @@ export function call(plugin: CniPlugin, command: string, env: { id: string; netn
   if (env.netns !== undefined) e.CNI_NETNS = env.netns.includes("/") ? env.netns : `/run/netns/${env.netns}`;
   return dispatch({ env: e, stdin: JSON.stringify(conf) }, plugin);
 }
+
+/** A `CniExec` over execFile, for tests that wrap it to inject failures. */
+export const execFileExec: CniExec = (file, args, input) =>
+  new Promise((resolve, reject) => {
+    const child = execFile(file, args as string[], (err, stdout, stderr) => {
+      if (err) reject(Object.assign(new Error(`${file} ${args.join(" ")}: ${String(stderr).trim() || err.message}`, { cause: err }), { stderr: String(stderr) }));
+      else resolve(String(stdout));
+    });
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(input ?? "");
+  });

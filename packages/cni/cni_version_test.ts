@@ -7,7 +7,7 @@ test("compareVersions() orders versions numerically", () => {
   assert.ok(compareVersions("0.3.1", "1.0.0") < 0);
   assert.ok(compareVersions("0.10.0", "0.4.0") > 0);
   assert.is(compareVersions("1.1.0", "1.1.0"), 0);
-  assert.throws(() => compareVersions("1.0", "1.0.0"), SyntaxError);
+  assert.throws(() => compareVersions("1.0", "1.0.0"), (e: unknown) => e instanceof SyntaxError);
 });
 
 test("isSupportedVersion() accepts 0.3.0 to 1.1.0 and nothing older", () => {

@@ -14,7 +14,7 @@ test("decodeRequest() reads an empty environment and empty stdin", () => {
 });
 
 test("decodeRequest() refuses an unterminated environment block", () => {
-  assert.throws(() => decodeRequest(Buffer.from("CNI_COMMAND=ADD")), SyntaxError);
+  assert.throws(() => decodeRequest(Buffer.from("CNI_COMMAND=ADD")), (e: unknown) => e instanceof SyntaxError);
   assert.throws(() => decodeRequest(Buffer.from("NOEQUALS\0\0")), /has no KEY=/);
 });
 
@@ -38,7 +38,7 @@ test("FrameReader.push() returns the body only once every byte arrived", () => {
 test("FrameReader.push() refuses an oversized frame", () => {
   const head = Buffer.alloc(4);
   head.writeUInt32BE(0xffffffff);
-  assert.throws(() => new FrameReader().push(head), RangeError);
+  assert.throws(() => new FrameReader().push(head), (e: unknown) => e instanceof RangeError);
 });
 
 test.run();

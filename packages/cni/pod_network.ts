@@ -8,7 +8,10 @@
 //    store in host-local's on-disk format, routes to the cluster networks via the gateway;
 //  - MTU and ipMasq (= !FLANNEL_IPMASQ) from subnet.env unless the config sets them.
 //
-// Speed: an ADD costs two `ip -batch` runs (host side, pod side) and one small file per address.
+// Every kernel change goes through @weft/iproute: `Batch` renders and validates each line, host-side
+// changes run over long-lived `IpSession`s and the pod side rides on the same session job as a
+// `next` batch (`netns exec <pod> ip -batch <file>`, forked from the small ip process).
+// Speed: an ADD costs one session job (no process started from Node) and one small file per address.
 // A DEL releases the addresses and answers; deleting the veth (20 ms of kernel work, most of a
 // reference DEL) runs in the background. That is safe because the host veth name is derived from
 // (container ID, ifname): a later ADD of the same pair waits for the pending teardown, and
@@ -19,9 +22,11 @@ import { join } from "node:path";
 import { DiskIpamStore, formatCidr, gatewayOf, parseIp } from "@weft/ipam";
 import type { Cidr, IpamStore, PodIpAllocation } from "@weft/ipam";
 import { SubnetEnvNotFoundError, readSubnetEnv } from "@weft/netconf";
+import {
+  Batch, BatchError, createExec, createIpRoute, createIpSession, isExists, isNotFound,
+  type Exec, type IpRoute, type IpSession,
+} from "@weft/iproute";
 import { KeyedLock } from "./_keyed_lock.ts";
-import { IpBatchError, IpSession } from "./_ip_session.ts";
-import { defaultExec, inNetnsArgv, ipBatch, ipJson, isExists, isNotFound, netnsPath, type Exec } from "./_ip.ts";
 import { PodIpam } from "./_pod_ipam.ts";
 import { CniError } from "./cni_error.ts";
 import { CNI_ERROR } from "./constants.ts";
@@ -36,13 +41,16 @@ export interface PodNetworkOptions {
    * @default undefined (the process's own namespace, as in weftd)
    */
   hostNetns?: string;
-  /** Runs `ip`, `nsenter` and `sysctl`; @default execFile */
+  /**
+   * Runs `ip`, `nsenter` and `sysctl` (for tests that inject failures); adapted to @weft/iproute's
+   * exec seam. @default @weft/iproute's `createExec()`
+   */
   exec?: CniExec;
   /** Opens the address store of one network directory; @default a DiskIpamStore on `dir` */
   openStore?: (dir: string) => IpamStore;
   /**
-   * Keep two `ip -batch` processes open in the host namespace (one for setup, one for teardown)
-   * instead of starting `ip` per host-side change; @default true unless `exec` is given
+   * Apply host-side changes over long-lived @weft/iproute `IpSession`s (`setupSessions` for setup,
+   * one for teardown) instead of starting `ip` per change; @default true unless `exec` is given
    */
   persistentIp?: boolean;
   /** How many setup sessions run ADDs side by side (with `persistentIp`); @default 8 */
@@ -93,13 +101,23 @@ export function hostVethName(containerId: string, ifname: string): string {
   return "veth" + createHash("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 8);
 }
 
-/** The /run/netns name of a namespace path, when it has one (what `ip netns exec` takes). */
-function netnsName(path: string): string | undefined {
-  for (const dir of ["/run/netns/", "/var/run/netns/"]) {
-    const name = path.slice(dir.length);
-    if (path.startsWith(dir) && /^[A-Za-z0-9_.-]+$/.test(name)) return name;
-  }
-  return undefined;
+/** @weft/iproute's exec seam over the plugin's `CniExec` option (a rejection is a failed run). */
+function fromCniExec(exec: CniExec): Exec {
+  return {
+    async run(argv, options = {}) {
+      const [file, ...args] = argv;
+      try {
+        return { stdout: await exec(file!, args, options.input), stderr: "", code: 0 };
+      } catch (err) {
+        const e = err as Error & { stderr?: string };
+        return { stdout: "", stderr: e.stderr?.trim() ? e.stderr : e.message, code: 1 };
+      }
+    },
+    // eslint-disable-next-line require-yield
+    async *lines() {
+      throw new TypeError("PodNetworkOptions.exec cannot run ip monitor");
+    },
+  };
 }
 
 function randomMac(): string {
@@ -153,19 +171,23 @@ function podRoutes(conf: WeftNetConf, node: NodeSubnets): CniRoute[] {
 
 /** Creates the Weft CNI plugin (ADD/DEL/CHECK/STATUS/GC) for a node. */
 export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
-  const exec: Exec = options.exec ?? defaultExec;
+  const exec: Exec = options.exec ? fromCniExec(options.exec) : createExec();
   const host = options.hostNetns;
+  const hostIp: IpRoute = createIpRoute({ ...(host !== undefined ? { netns: host } : {}), exec });
+  const podIp = (netns: string): IpRoute => createIpRoute({ netns, exec });
+  const newSession = (): IpSession => createIpSession({ ...(host !== undefined ? { netns: host } : {}), exec });
   const log = options.log ?? (() => {});
   const asyncTeardown = options.asyncTeardown ?? true;
   const openStore = options.openStore ?? ((dir: string) => new DiskIpamStore(dir));
   const persistent = options.persistentIp ?? options.exec === undefined;
-  const setupSessions = persistent ? Array.from({ length: options.setupSessions ?? 8 }, () => new IpSession(host)) : [];
+  const setupSessions = persistent ? Array.from({ length: options.setupSessions ?? 8 }, newSession) : [];
   const setupSession = setupSessions[0];
-  const teardownSession = persistent ? new IpSession(host) : undefined;
+  const teardownSession = persistent ? newSession() : undefined;
   /** The least busy setup session. */
-  const pickSession = () => setupSessions.reduce<IpSession | undefined>((best, s) => (best === undefined || s.load < best.load ? s : best), undefined);
-  /** Host-side lines: through the long-lived session, or one `ip -batch` run. */
-  const hostBatch = (lines: readonly string[], session = setupSession) => (session ? session.run(lines) : ipBatch(exec, host, lines));
+  const pickSession = () => setupSessions.reduce<IpSession | undefined>((best, s) => (best === undefined || s.pending < best.pending ? s : best), undefined);
+  /** A host-side batch: through a long-lived session, or one `ip -batch` run. */
+  const hostApply = (batch: Batch, session = setupSession, continueOnError = false) =>
+    session ? session.apply(batch, { continueOnError }) : hostIp.apply(batch, { continueOnError });
   const containerLock = new KeyedLock();
   const bridges = new Map<string, Promise<BridgeInfo>>();
   const stores = new Map<string, IpamStore>();
@@ -192,46 +214,40 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
     return p;
   };
 
-  const sysctl = async (key: string, value: string) => {
-    const [file, argv] = inNetnsArgv(host, "sysctl", ["-qw", `${key}=${value}`]);
-    await exec(file, argv).catch((err) => log(`sysctl ${key}=${value} failed: ${(err as Error).message}`));
+  const sysctl = async (key: string, value: number) => {
+    await hostIp.sysctl.set(key, value).catch((err) => log(`sysctl ${key}=${value} failed: ${(err as Error).message}`));
   };
 
   const setupBridge = async (conf: WeftNetConf, node: NodeSubnets): Promise<BridgeInfo> => {
     const name = conf.bridge;
     const gateways = node.subnets.map((s) => `${gatewayOf(s).address}/${s.prefixLength}`);
-    let links = await ipJson<{ ifname: string; address: string; linkinfo?: { info_kind?: string }; addr_info?: unknown }>(exec, host, ["-d", "link", "show", "dev", name]).catch((err) => {
-      if (isNotFound(err)) return [];
-      throw err;
-    });
-    if (links.length === 0) {
+    let link = await hostIp.link.get(name);
+    if (!link) {
       const mac = bridgeMac(node.subnets, name);
-      await ipBatch(exec, host, [`link add ${name} address ${mac} mtu ${node.mtu} type bridge`]).catch((err) => {
+      await hostIp.link.add({ type: "bridge", name, mac, mtu: node.mtu }).catch((err) => {
         if (!isExists(err)) throw err;
       });
-      links = await ipJson(exec, host, ["-d", "link", "show", "dev", name]);
+      link = await hostIp.link.get(name);
     }
-    const link = links[0];
     if (!link) throw new CniError(CNI_ERROR.internal, `bridge ${name} vanished while it was being set up`);
-    if (link.linkinfo?.info_kind !== "bridge") {
+    if (link.kind !== "bridge") {
       throw new CniError(CNI_ERROR.invalidNetworkConfig, `invalid network config: "bridge" names ${name}, which exists and is not a bridge`);
     }
-    const addrs = await ipJson<{ addr_info?: Array<{ local: string; prefixlen: number }> }>(exec, host, ["addr", "show", "dev", name]);
-    const have = new Set((addrs[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
-    const lines: string[] = [];
+    const have = new Set((await hostIp.address.list({ dev: name })).map((a) => a.cidr));
+    const batch = new Batch();
     if (conf.isGateway) {
-      for (const gw of gateways) if (!have.has(gw)) lines.push(`addr add ${gw} dev ${name}${gw.includes(":") ? " nodad" : ""}`);
+      for (const gw of gateways) if (!have.has(gw)) batch.addAddress({ dev: name, address: gw, ...(gw.includes(":") ? { noDad: true } : {}) });
     }
     // Re-set the MAC to itself: an explicitly set MAC stays stable while ports come and go.
-    lines.push(`link set dev ${name} address ${link.address} up`);
-    await ipBatch(exec, host, lines).catch((err) => {
-      if (!isExists(err)) throw err;
+    batch.setLink(name, { ...(link.mac !== undefined ? { mac: link.mac } : {}), up: true });
+    await hostIp.apply(batch, { continueOnError: true }).catch((err) => {
+      if (!(err instanceof BatchError && err.failures.every(isExists))) throw err;
     });
     if (conf.isGateway) {
-      if (node.subnets.some((s) => s.family === 4)) await sysctl("net.ipv4.ip_forward", "1");
-      if (node.subnets.some((s) => s.family === 6)) await sysctl("net.ipv6.conf.all.forwarding", "1");
+      if (node.subnets.some((s) => s.family === 4)) await sysctl("net/ipv4/ip_forward", 1);
+      if (node.subnets.some((s) => s.family === 6)) await sysctl("net/ipv6/conf/all/forwarding", 1);
     }
-    return { mac: link.address, key: bridgeKey(conf, node) };
+    return { mac: link.mac ?? bridgeMac(node.subnets, name), key: bridgeKey(conf, node) };
   };
 
   const bridgeKey = (conf: WeftNetConf, node: NodeSubnets) => `${conf.bridge}|${conf.isGateway}|${node.subnets.map(formatCidr).join(",")}`;
@@ -268,7 +284,9 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
   const stateFile = (conf: WeftNetConf, containerId: string, ifname: string) => join(conf.stateDir, conf.name, `${containerId}_${ifname}.json`);
 
   const deleteVeth = async (hostVeth: string, session = setupSession): Promise<void> => {
-    await hostBatch([`link del ${hostVeth}`], session).catch((err) => {
+    // Teardowns run with continueOnError: a missing veth (its pod namespace is gone) then keeps
+    // the teardown session's process alive instead of ending it.
+    await hostApply(new Batch().deleteLink(hostVeth), session, session === teardownSession).catch((err) => {
       if (!isNotFound(err)) throw err;
     });
   };
@@ -305,14 +323,16 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
         undo.push(() => Promise.all(addrs.map((a) => store.release(a.ip, { owner: { containerId, ifname } }))));
         const hostMac = randomMac();
         const podMac = randomMac();
-        const hostLines = [
-          `link add ${hostVeth} mtu ${node.mtu} address ${hostMac} master ${conf.bridge} up type veth peer name ${ifname} mtu ${node.mtu} address ${podMac} netns ${netnsPath(netns)}`,
-          ...(conf.hairpinMode ? [`link set dev ${hostVeth} type bridge_slave hairpin on`] : []),
-        ];
+        const hostBatch = new Batch().addLink({
+          type: "veth", name: hostVeth, mtu: node.mtu, mac: hostMac, master: conf.bridge, up: true,
+          peer: { name: ifname, mtu: node.mtu, mac: podMac, netns },
+        });
+        if (conf.hairpinMode) hostBatch.setLink(hostVeth, { hairpin: true });
         const routes = podRoutes(conf, node);
         const gwOf = (family: 4 | 6) => addrs.find((a) => a.ip.family === family)?.gateway.address;
-        const podLines = addrs.map((a) => `addr add ${a.address} dev ${ifname}${a.ip.family === 6 ? " nodad" : ""}`);
-        podLines.push(`link set dev ${ifname} up`);
+        const podBatch = new Batch();
+        for (const a of addrs) podBatch.addAddress({ dev: ifname, address: a.address, ...(a.ip.family === 6 ? { noDad: true } : {}) });
+        podBatch.setLink(ifname, { up: true });
         const resultRoutes: CniRoute[] = [...routes];
         if (conf.isDefaultGateway) {
           for (const a of addrs) resultRoutes.push({ dst: a.ip.family === 4 ? "0.0.0.0/0" : "::/0", gw: a.gateway.address });
@@ -322,26 +342,24 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
           const gw = r.gw ?? gwOf(family);
           if (!gw) continue;
           if (addrs.some((a) => a.ip.family === family && formatCidr(a.subnet) === r.dst && r.gw === undefined)) continue;
-          podLines.push(`route add ${r.dst} via ${gw} dev ${ifname}`);
+          podBatch.addRoute({ dst: r.dst, via: gw, dev: ifname });
         }
         const session = pickSession();
-        const podName = netnsName(netns);
         const stateDir = join(conf.stateDir, conf.name);
         if (!madeDirs.has(stateDir) || !existsSync(stateDir)) {
           mkdirSync(stateDir, { recursive: true, mode: 0o700 });
           madeDirs.add(stateDir);
         }
-        // One job for everything when the session can enter the pod itself (`netns exec` forks
-        // from the small ip process); otherwise host lines, then one `ip` run in the pod.
-        const candidate = join(conf.stateDir, conf.name, `.batch-${containerId}_${ifname}`);
-        const batchFile = session && podName && !/\s/.test(candidate) ? candidate : undefined;
-        if (batchFile) writeFileSync(batchFile, podLines.join("\n") + "\n", { mode: 0o600 });
-        const lines = batchFile ? [...hostLines, `netns exec ${podName} ip -batch ${batchFile}`] : hostLines;
+        // With a session, host side and pod side are one job: the session's ip enters the pod
+        // itself (`netns exec`). Without, one `ip -batch` process per side.
         try {
-          await hostBatch(lines, session);
+          if (session) await session.apply(hostBatch, { next: { netns, batch: podBatch } });
+          else await hostIp.apply(hostBatch);
         } catch (err) {
           bridges.delete(bridge.key);
-          const linkAddFailed = err instanceof IpBatchError ? err.failedLines.includes(0) : true;
+          const first = err instanceof BatchError ? err.failures[0] : undefined;
+          // The veth exists unless the first operation (link add, on the host) is what failed.
+          const linkAddFailed = first !== undefined && first.netns === hostIp.netns && first.index === 0;
           if (!linkAddFailed) undo.push(() => deleteVeth(hostVeth));
           if (linkAddFailed && isExists(err)) {
             // Either the pod already has <ifname> or a stale host veth of this pair exists.
@@ -349,12 +367,10 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
             throw new CniError(CNI_ERROR.alreadyExists, `container veth name provided (${ifname}) already exists`, { details: `in ${netns}`, cause: err });
           }
           throw err;
-        } finally {
-          if (batchFile) rmSync(batchFile, { force: true });
         }
-        if (!batchFile) {
+        if (!session) {
           undo.push(() => deleteVeth(hostVeth));
-          await ipBatch(exec, netns, podLines);
+          await podIp(netns).apply(podBatch);
         }
         const state: AttachmentState = {
           containerId, ifname, netns, hostVeth, bridge: conf.bridge, addresses: addrs.map((a) => a.address), mtu: node.mtu, ipMasq: node.ipMasq,
@@ -427,37 +443,28 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
       const addr = ip.address.split("/")[0]!;
       if (!held.some((r) => r.ip.address === parseIp(addr).address)) throw fail(`weft: address ${ip.address} is not reserved for ${containerId}/${ifname}`);
     }
-    type Link = { ifname: string; operstate?: string; master?: string; linkinfo?: { info_kind?: string }; addr_info?: Array<{ local: string; prefixlen: number; scope?: string }> };
-    const podLinks = await ipJson<Link>(exec, netns, ["-d", "addr", "show", "dev", ifname]).catch((err) => {
-      if (isNotFound(err)) throw fail(`interface ${ifname} does not exist in ${netns}`);
-      throw err;
-    });
-    const pod = podLinks[0];
-    if (!pod) throw fail(`interface ${ifname} does not exist in ${netns}`);
-    if (pod.linkinfo?.info_kind !== "veth") throw fail(`interface ${ifname} in ${netns} is a ${pod.linkinfo?.info_kind ?? "device"}, not a veth`);
-    const have = new Set((pod.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+    const pod = podIp(netns);
+    const podLink = await pod.link.get(ifname);
+    if (!podLink) throw fail(`interface ${ifname} does not exist in ${netns}`);
+    if (podLink.kind !== "veth") throw fail(`interface ${ifname} in ${netns} is a ${podLink.kind ?? "device"}, not a veth`);
+    const have = new Set((await pod.address.list({ dev: ifname })).map((a) => a.cidr));
     for (const ip of want) {
       const [a, len] = ip.address.split("/");
       if (!have.has(`${parseIp(a!).address}/${len}`)) throw fail(`Failed to match addr ${ip.address} on interface ${ifname}`);
     }
-    const routes = [
-      ...(await ipJson<{ dst: string; gateway?: string; dev?: string }>(exec, netns, ["-4", "route", "show"])),
-      ...(await ipJson<{ dst: string; gateway?: string; dev?: string }>(exec, netns, ["-6", "route", "show"])),
-    ];
+    const routes = await pod.route.list();
     const norm = (d: string) => (d === "default" ? "default" : d.includes("/") ? d : `${d}/${d.includes(":") ? 128 : 32}`);
     for (const r of prev.routes ?? []) {
       const family = r.dst.includes(":") ? 6 : 4;
       const dst = r.dst === "0.0.0.0/0" || r.dst === "::/0" ? "default" : r.dst;
       const gw = r.gw ?? want.find((ip) => (ip.address.includes(":") ? 6 : 4) === family)?.gateway;
-      const ok = routes.some((k) => norm(k.dst) === dst && (gw === undefined || k.gateway === undefined || parseIp(k.gateway).address === parseIp(gw).address));
+      const ok = routes.some((k) => norm(k.dst) === dst && (gw === undefined || k.via === undefined || parseIp(k.via).address === parseIp(gw).address));
       if (!ok) throw fail(`Expected route ${r.dst}${gw ? ` via ${gw}` : ""} not found in the routing table of ${netns}`);
     }
     const hostVeth = hostVethName(containerId, ifname);
-    const hostLinks = await ipJson<Link>(exec, host, ["link", "show", "dev", hostVeth]).catch((err) => {
-      if (isNotFound(err)) throw fail(`host veth ${hostVeth} of ${containerId}/${ifname} does not exist`);
-      throw err;
-    });
-    if (hostLinks[0]?.master !== conf.bridge) throw fail(`host veth ${hostVeth} is not attached to bridge ${conf.bridge}`);
+    const hostLink = await hostIp.link.get(hostVeth);
+    if (!hostLink) throw fail(`host veth ${hostVeth} of ${containerId}/${ifname} does not exist`);
+    if (hostLink.master !== conf.bridge) throw fail(`host veth ${hostVeth} is not attached to bridge ${conf.bridge}`);
   }
 
   async function status(call: CniCall): Promise<void> {

@@ -5,8 +5,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { deleteNetns, kernelTest, sh } from "@weft/testutils";
-import { defaultExec } from "./_ip.ts";
-import { SUBNET_ENV_DUAL, call, testNode } from "./_test_node.ts";
+import { SUBNET_ENV_DUAL, call, execFileExec, testNode } from "./_test_node.ts";
 import { createPodNetwork, hostVethName } from "./pod_network.ts";
 import { ALL_SPEC_VERSIONS } from "./testing.ts";
 import type { CniResult } from "./types.ts";
@@ -181,7 +180,7 @@ test("a failed ADD leaves no address reserved and no interface behind", async ()
   let failPod = true;
   const net = createPodNetwork({
     hostNetns: node.host,
-    exec: (file, args, input) => (failPod && args.includes("-batch") && !args.includes(node.host) ? Promise.reject(new Error("injected pod-side failure")) : defaultExec(file, args, input)),
+    exec: (file, args, input) => (failPod && args.includes("-batch") && !args.includes(node.host) ? Promise.reject(new Error("injected pod-side failure")) : execFileExec(file, args, input)),
   });
   try {
     const a = await node.pod();

@@ -33,7 +33,7 @@ test("toAddresses(), toRoute(), toNeighbour() and toFdb() fill what iproute2 lea
   const f = toFdb({ mac: "0e:2a:00:00:00:02", dst: "198.18.0.2", flags: ["self"], state: "permanent" }, "flannel.1");
   assert.equal(f, { dev: "flannel.1", lladdr: "0e:2a:00:00:00:02", flags: ["self"], state: "permanent", dst: "198.18.0.2" });
   assert.equal(parseJsonArray("", "x"), []);
-  assert.throws(() => parseJsonArray("{", "route"), SyntaxError);
+  assert.throws(() => parseJsonArray("{", "route"), (e: unknown) => e instanceof SyntaxError);
 });
 
 test("parseMonitorLine() reads `ip -o monitor label` lines", () => {

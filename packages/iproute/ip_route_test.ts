@@ -95,9 +95,9 @@ unit("sysctl.set() in a namespace runs sysctl -w through nsenter with a slash ke
 });
 
 unit("createIpRoute() rejects unsafe namespace handles and names before running anything", async () => {
-  assert.throws(() => createIpRoute({ netns: "../etc" }), TypeError);
-  assert.throws(() => createIpRoute({ netns: "/proc/1/../../etc" }), TypeError);
-  assert.throws(() => createIpRoute({ netns: "a b" }), TypeError);
+  assert.throws(() => createIpRoute({ netns: "../etc" }), (e: unknown) => e instanceof TypeError);
+  assert.throws(() => createIpRoute({ netns: "/proc/1/../../etc" }), (e: unknown) => e instanceof TypeError);
+  assert.throws(() => createIpRoute({ netns: "a b" }), (e: unknown) => e instanceof TypeError);
   const r = recorder();
   const ip = createIpRoute({ exec: r.exec });
   for (const bad of ["", "a".repeat(16), "a/b", "a b", ".", "..", "x\ny"]) {

@@ -25,7 +25,8 @@
  * session process, not from Node. A CNI ADD then costs one round trip and no process start from Node.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RealIpRoute } from "./_real_ip_route.ts";
@@ -168,7 +169,8 @@ class RealIpSession implements IpSession {
   readonly #exec: Exec;
   readonly #timeoutMs: number;
   readonly #tmpRoot: string;
-  #tmpDir: string | undefined;
+  /** Names this session's script files (removed after each job, so nothing stays behind). */
+  readonly #id = `${process.pid}-${randomBytes(4).toString("hex")}`;
   #proc: Proc | undefined;
   #queue: Job[] = [];
   #running: Running | undefined;
@@ -217,8 +219,9 @@ class RealIpSession implements IpSession {
       if (segFailures.length && !force) break;
     }
     if (next && next.batch.size > 0 && !nestedDone && (force || failures.length === 0)) {
-      if (nextName !== undefined && nextSegment !== undefined) {
-        failures.push(...(await this.#enqueue([], force, this.#nested(next.netns, nextName, nextSegment))));
+      const nest = nextName !== undefined && nextSegment !== undefined ? this.#nested(next.netns, nextName, nextSegment) : undefined;
+      if (nest) {
+        failures.push(...(await this.#enqueue([], force, nest)));
       } else {
         const ip = new RealIpRoute({ netns: next.netns, exec: this.#exec, timeoutMs: this.#timeoutMs });
         for (const segment of nextSegments) {
@@ -232,8 +235,7 @@ class RealIpSession implements IpSession {
   }
 
   #nested(netns: string, name: string, segment: BatchSegment): Job["nested"] {
-    if (this.#tmpDir === undefined) this.#tmpDir = mkdtempSync(join(this.#tmpRoot, "weft-ip-session-"));
-    const file = join(this.#tmpDir, `next-${++this.#seq}`);
+    const file = join(this.#tmpRoot, `weft-ip-session-${this.#id}-${++this.#seq}`);
     if (!SAFE_PATH.test(file)) return undefined;
     return { name, file, segment, ip: new RealIpRoute({ netns, exec: this.#exec, timeoutMs: this.#timeoutMs }) };
   }
@@ -428,6 +430,5 @@ class RealIpSession implements IpSession {
         proc.child.stdin!.end();
       });
     }
-    if (this.#tmpDir !== undefined) rmSync(this.#tmpDir, { recursive: true, force: true });
   }
 }

@@ -120,8 +120,8 @@ scenarios.run();
 
 const unit = suite("createIpSession");
 unit("createIpSession() validates its options", () => {
-  assert.throws(() => createIpSession({ netns: "a b" }), TypeError);
-  assert.throws(() => createIpSession({ timeoutMs: 0 }), RangeError);
+  assert.throws(() => createIpSession({ netns: "a b" }), (e: unknown) => e instanceof TypeError);
+  assert.throws(() => createIpSession({ timeoutMs: 0 }), (e: unknown) => e instanceof RangeError);
 });
 unit("IpSession.apply() rejects an invalid batch (or next batch) before starting anything", async () => {
   const s = createIpSession({ netns: "weft-never-exists" });

@@ -105,9 +105,10 @@ local function owner_of(v)
 end
 `;
 
-// Shared by the write and allocate scripts: the server's clock in ms, "no expiry" as a score, and the
-// family-length member ("4-24", "6-64") of a claim field ("10.244.1.0-24", "fd00:1::-64").
-const TIME_LUA = `
+// Shared by the write, delete and allocate scripts: the server's clock in ms, "no expiry" as a score, the
+// family-length member ("4-24", "6-64") of a claim field ("10.244.1.0-24", "fd00:1::-64"), and forget(), which
+// drops a lease that is gone from the indexes (its taken entries and claims only while they are still its own).
+const INDEX_LUA = `
 local FOREVER = 1e15
 local function now_ms()
   local t = redis.call("TIME")
@@ -118,24 +119,43 @@ local function family_len(field)
   if not len then return nil end
   return (string.find(field, ":", 1, true) and "6-" or "4-") .. len
 end
+local function forget(key, claims, written, expiries, index)
+  local entry = redis.call("HGET", index, key)
+  if entry then
+    local parts = {}
+    for x in string.gmatch(entry, "[^\\n]+") do parts[#parts + 1] = x end
+    for i = 1, #parts - 1, 2 do
+      local z, m = parts[i], parts[i + 1]
+      local holder = redis.call("HGET", claims, m)
+      if not holder or holder == key then
+        redis.call("ZREM", z, m)
+        if holder then redis.call("HDEL", claims, m) end
+      end
+    end
+    redis.call("HDEL", index, key)
+  end
+  redis.call("ZREM", expiries, key)
+  redis.call("SREM", written, key)
+end
 `;
 
-// KEYS: lease key, claims hash, owners hash, Weft-written set, expiries zset, lengths zset, then the
-// single-family lease key of each subnet (from KEYS[7]).
-// ARGV: mode ("create" | "update"), value, px (0 = no expiry), owner, "", "", then the claim field of each subnet
-// (ARGV[i] belongs to KEYS[i]).
-const WRITE_LUA = `${OWNER_LUA}${TIME_LUA}
-local key, claims, owners, written, expiries, lengths = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+// KEYS: lease key, claims hash, owners hash, Weft-written set, expiries zset, lengths zset, index hash, then the
+// single-family lease key of each subnet (KEYS[7 + j], j = 1..n).
+// ARGV: mode ("create" | "update"), value, px (0 = no expiry), owner, "", "", "", then the claim field of each
+// subnet (ARGV[7 + j]), then per subnet its taken zset and score (ARGV[7 + n + 2j - 1], ARGV[7 + n + 2j]).
+const WRITE_LUA = `${OWNER_LUA}${INDEX_LUA}
+local key, claims, owners, written, expiries, lengths, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local mode, value, px, owner = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local n = #KEYS - 7
 local cur = redis.call("GET", key)
 if cur then
   if mode == "create" then return {0, "the key exists"} end
   if owner_of(cur) ~= owner then return {0, "the key is held by another owner"} end
 end
-for i = 7, #KEYS do
-  local bare = KEYS[i]
+for j = 1, n do
+  local bare = KEYS[7 + j]
   if bare ~= key and redis.call("EXISTS", bare) == 1 then return {0, "a subnet is held by " .. bare} end
-  local holder = redis.call("HGET", claims, ARGV[i])
+  local holder = redis.call("HGET", claims, ARGV[7 + j])
   if holder and holder ~= key and redis.call("EXISTS", holder) == 1 then return {0, "a subnet is held by " .. holder} end
 end
 local now = now_ms()
@@ -146,25 +166,30 @@ else
   redis.call("SET", key, value)
   redis.call("ZREM", expiries, key)
 end
-for i = 7, #KEYS do
-  redis.call("HSET", claims, ARGV[i], key)
-  local fl = family_len(ARGV[i])
+local entry = {}
+for j = 1, n do
+  local field, zset, score = ARGV[7 + j], ARGV[7 + n + 2 * j - 1], ARGV[7 + n + 2 * j]
+  redis.call("HSET", claims, field, key)
+  redis.call("ZADD", zset, score, field)
+  entry[#entry + 1] = zset
+  entry[#entry + 1] = field
+  local fl = family_len(field)
   if fl then redis.call("ZADD", lengths, "GT", px > 0 and (now + px) or FOREVER, fl) end
 end
+redis.call("HSET", index, key, table.concat(entry, "\\n"))
 redis.call("HSET", owners, owner, key)
 redis.call("SADD", written, key)
 return {1, redis.call("PTTL", key)}
 `;
 
-// KEYS: lease key, claims hash, owners hash, Weft-written set, expiries zset, cursors hash.
+// KEYS: lease key, claims hash, owners hash, Weft-written set, expiries zset, index hash.
 // ARGV: owner, then the claim fields.
-const DELETE_LUA = `${OWNER_LUA}
+const DELETE_LUA = `${OWNER_LUA}${INDEX_LUA}
 local key, claims, owners, written = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cur = redis.call("GET", key)
 if not cur or owner_of(cur) ~= ARGV[1] then return 0 end
 redis.call("DEL", key)
-redis.call("ZREM", KEYS[5], key)
-redis.call("DEL", KEYS[6]) -- a subnet below a walk cursor is free again
+forget(key, claims, written, KEYS[5], KEYS[6])
 for i = 2, #ARGV do
   if redis.call("HGET", claims, ARGV[i]) == key then redis.call("HDEL", claims, ARGV[i]) end
 end
@@ -236,30 +261,32 @@ return {keys, {}}
 `;
 
 // flannel's whole acquisition for one node, atomically (see the module notes, "Server-side allocation").
-// KEYS: claims hash, owners hash, Weft-written set, expiries zset, lengths zset, cursors hash, foreign-scan marker.
+// KEYS: claims hash, owners hash, Weft-written set, expiries zset, lengths zset, index hash, foreign-scan marker.
 // ARGV: 1 "<prefix>/subnets/", 2 SCAN MATCH pattern, 3 owner, 4 value, 5 px (0 = no expiry), 6 foreign-scan
-// period in ms (0 = scan every call), 7 candidates, then one window per family at 8 (IPv4) and 17 (IPv6):
+// period in ms (0 = scan every call), 7 candidates, then one window per family at 8 (IPv4) and 18 (IPv6):
 // enabled ("1"/"0"), family, SubnetMin (IPv4: a number; IPv6: its eight 16-bit groups, decimal, comma
-// separated), host bits (32 or 128 - SubnetLen), SubnetLen, number of subnets in the window, cursor field,
-// index of the previous subnet in the window (-1 = none), random number in [0, 1).
-// Subnets are handled as their index i in the window (SubnetMin + i * 2^hostbits): Lua numbers are doubles,
-// exact to 2^53, so an IPv6 address is never a number; only the index is.
-// Returns {"created", key, pttl} | {"existing", key, value, pttl} (this owner's lease: the client checks
-// that it fits the config, then renews or deletes it) | {"full", family} | {"decline", reason}.
-const ALLOCATE_LUA = `${OWNER_LUA}${TIME_LUA}
-local claims, owners, written, expiries, lengths, cursors, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+// separated), host bits (32 or 128 - SubnetLen), SubnetLen, number of subnets in the window, taken zset, score
+// of SubnetMin in it, index of the previous subnet in the window (-1 = none), random number in [0, 1).
+// Lua numbers are doubles (exact to 2^53): an IPv6 address is never one; a subnet is its index i in the window
+// (SubnetMin + i * 2^hostbits) and its score in the taken zset (subnet number mod 2^52, see takenSlot()).
+// Returns {"created", key, pttl} | {"existing", key, value, pttl} (this owner's lease: the client checks that
+// it fits the config, then renews or deletes it) | {"full", family} | {"decline", reason}.
+const ALLOCATE_LUA = `${OWNER_LUA}${INDEX_LUA}
+local claims, owners, written, expiries, lengths, index, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local sprefix, pattern, owner, value = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local px, scanms, want = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 
--- 1. Leases expired since the last call: forget them, and the walk cursors (a subnet below one is free again).
-if #redis.call("ZRANGEBYSCORE", expiries, "-inf", now, "LIMIT", 0, 1) > 0 then
-  redis.call("ZREMRANGEBYSCORE", expiries, "-inf", now)
-  redis.call("DEL", cursors)
+-- 1. Leases expired since the last call leave the indexes (up to 100 a call; the rest stay taken until later).
+for _, k in ipairs(redis.call("ZRANGEBYSCORE", expiries, "-inf", now, "LIMIT", 0, 100)) do
+  local pt = redis.call("PTTL", k)
+  if pt == -2 then forget(k, claims, written, expiries, index)
+  elseif pt == -1 then redis.call("ZREM", expiries, k)
+  else redis.call("ZADD", expiries, now + pt, k) end
 end
 
--- 2. Leases not written by Weft (by hand, by flannel) are not in the indexes: the generic path handles them.
--- Looked for with a SCAN at most once per scan period (the marker caches the count).
+-- 2. Leases not in the index (written by hand, by flannel, by an older Weft) are unknown to the taken zsets:
+-- the generic path handles them. Looked for with a SCAN at most once per scan period (the marker caches it).
 local foreign = redis.call("GET", marker)
 if not foreign then
   foreign = 0
@@ -271,8 +298,8 @@ if not foreign then
     for first = 1, #keys, 1000 do
       local batch = {}
       for i = first, math.min(first + 999, #keys) do batch[#batch + 1] = keys[i] end
-      local member = redis.call("SMISMEMBER", written, unpack(batch))
-      for i = 1, #member do if member[i] == 0 then foreign = foreign + 1 end end
+      local known = redis.call("HMGET", index, unpack(batch))
+      for i = 1, #batch do if not known[i] then foreign = foreign + 1 end end
     end
   until cursor == "0"
   if scanms > 0 then redis.call("SET", marker, foreign, "PX", scanms) end
@@ -325,7 +352,7 @@ end
 local function window(base)
   if ARGV[base] ~= "1" then return nil end
   local w = { fam = ARGV[base + 1], s = tonumber(ARGV[base + 3]), len = ARGV[base + 4], count = tonumber(ARGV[base + 5]),
-    cursor = ARGV[base + 6], prev = tonumber(ARGV[base + 7]), r = tonumber(ARGV[base + 8]) }
+    zset = ARGV[base + 6], lo = tonumber(ARGV[base + 7]), prev = tonumber(ARGV[base + 8]), r = tonumber(ARGV[base + 9]) }
   if w.fam == "4" then
     local min = tonumber(ARGV[base + 2])
     w.text = function(i) return v4_text(min, w.s, i) .. "-" .. w.len end
@@ -339,14 +366,16 @@ local function window(base)
   return w
 end
 local wins = {}
-for _, base in ipairs({8, 17}) do
+for _, base in ipairs({8, 18}) do
   local w = window(base)
   if w then wins[#wins + 1] = w end
 end
 
 -- 5. Subnet lengths in use: another length of the same family (SubnetLen changed while older leases live)
--- could overlap a candidate without claiming it: the generic path handles that.
-if not redis.call("ZSCORE", lengths, "v1") then
+-- could overlap a candidate without being in its taken zset: the generic path handles that.
+-- Members score the latest expiry of a lease written with that length; "v1" marks the zset as complete.
+local inuse = redis.call("ZRANGEBYSCORE", lengths, "(" .. now, "+inf")
+if inuse[#inuse] ~= "v1" then
   -- First use (or data written by an older Weft): learn the lengths from the claims of live leases.
   local all = redis.call("HGETALL", claims)
   for i = 1, #all, 2 do
@@ -355,82 +384,67 @@ if not redis.call("ZSCORE", lengths, "v1") then
     if pt ~= -2 and fl then redis.call("ZADD", lengths, "GT", pt >= 0 and (now + pt) or FOREVER, fl) end
   end
   redis.call("ZADD", lengths, 2 * FOREVER, "v1")
+  redis.call("ZREMRANGEBYSCORE", lengths, "-inf", now)
+  inuse = redis.call("ZRANGEBYSCORE", lengths, "(" .. now, "+inf")
 end
-redis.call("ZREMRANGEBYSCORE", lengths, "-inf", now)
-for _, m in ipairs(redis.call("ZRANGE", lengths, 0, -1)) do
+for _, m in ipairs(inuse) do
   for _, w in ipairs(wins) do
     if string.sub(m, 1, 2) == w.fam .. "-" and m ~= w.fam .. "-" .. w.len then return {"decline", "leases of another subnet length exist"} end
   end
 end
 
--- A claim counts while its lease lives: expiries score > now says so without a lookup; else EXISTS decides.
-local function alive(holders, n)
-  local keys, pos, out = {}, {}, {}
-  for j = 1, n do
-    if holders[j] then
-      keys[#keys + 1] = holders[j]
-      pos[#pos + 1] = j
-    end
-  end
-  if #keys > 0 then
-    local scores = redis.call("ZMSCORE", expiries, unpack(keys))
-    for m = 1, #keys do
-      local live = scores[m] and tonumber(scores[m]) > now
-      if not live then live = redis.call("EXISTS", keys[m]) == 1 end
-      out[pos[m]] = live
-    end
-  end
-  return out
-end
+-- The taken zset holds every subnet of a live indexed lease (and, until their expiry passes, those deleted
+-- behind Weft's back: conservative). The chosen subnet is checked once more against the claims and its
+-- single-family key, like every write.
 local function held(t, bare)
   local h = redis.call("HGET", claims, t)
   if h and redis.call("EXISTS", h) == 1 then return true end
   return redis.call("EXISTS", bare) == 1
 end
--- flannel: the previous subnet if free, else walk from SubnetMin collecting the first 'want' free subnets and
--- pick one at random. The walk starts at the window's cursor: every subnet below it was held when a walk passed
--- it (reset whenever a lease is deleted or expires), so a herd does not re-walk the taken prefix.
+-- flannel: the previous subnet if it fits (the client checked) and is free; else the first 'want' free
+-- subnets walking from SubnetMin, one picked at random. No walk: with u_k the window index of the k-th taken
+-- subnet (k from 0), u_k - k free subnets precede it and grows with k, so the j-th free subnet is
+-- j - 1 + L, L = how many k have u_k - k < j: a binary search over ranks (ZRANGE by rank, O(log n) each).
 local function pick(w)
-  if w.prev >= 0 then
+  local lo, hi = w.lo, w.lo + w.count - 1
+  if w.prev >= 0 and redis.call("ZCOUNT", w.zset, lo + w.prev, lo + w.prev) == 0 then
     local t = w.text(w.prev)
-    if not held(t, w.bare(t)) then return t end
+    if not held(t, w.bare(t)) then return t, w.prev end
   end
-  local start = tonumber(redis.call("HGET", cursors, w.cursor) or "0")
-  if start > w.count then start = 0 end
-  local bag, dense, after, i = {}, true, start, start
-  while i < w.count and #bag < want do
-    local n = math.min(128, w.count - i)
-    local texts = {}
-    for j = 1, n do texts[j] = w.text(i + j - 1) end
-    local live = alive(redis.call("HMGET", claims, unpack(texts)), n)
-    for j = 1, n do
-      if live[j] then
-        if dense then after = i + j end
-      else
-        dense = false
-        if #bag < want then bag[#bag + 1] = texts[j] end
-      end
-    end
-    i = i + n
+  local taken = redis.call("ZCOUNT", w.zset, lo, hi)
+  local free = w.count - taken
+  if free <= 0 then return nil end
+  local f = math.min(want, free)
+  local j = math.floor(w.r * f) + 1
+  if j > f then j = f end
+  local r0 = redis.call("ZCOUNT", w.zset, "-inf", "(" .. lo)
+  local L, R = 0, taken
+  while R - L > 16 do
+    local mid = math.floor((L + R) / 2)
+    local e = redis.call("ZRANGE", w.zset, r0 + mid, r0 + mid, "WITHSCORES")
+    if tonumber(e[2]) - lo - mid >= j then R = mid else L = mid + 1 end
   end
-  if after ~= start then redis.call("HSET", cursors, w.cursor, after) end
-  if #bag == 0 then return nil end
-  local k = math.floor(w.r * #bag) + 1
-  if k > #bag then k = #bag end
-  local t = bag[k]
-  if redis.call("EXISTS", w.bare(t)) == 1 then return false end
-  return t
+  if L < R then -- the last few ranks in one call
+    local e = redis.call("ZRANGE", w.zset, r0 + L, r0 + R - 1, "WITHSCORES")
+    local k = L
+    while k < R and tonumber(e[2 * (k - L) + 2]) - lo - k < j do k = k + 1 end
+    L = k
+  end
+  local x = j - 1 + L
+  local t = w.text(x)
+  if held(t, w.bare(t)) then return false end
+  return t, x
 end
 
-local chosen = {}
+local chosen, at = {}, {}
 for idx, w in ipairs(wins) do
-  local t = pick(w)
+  local t, x = pick(w)
   if t == nil then return {"full", w.fam} end
   if t == false then
     redis.call("DEL", marker)
-    return {"decline", "a lease written outside Weft holds a candidate"}
+    return {"decline", "the index and the claims disagree"}
   end
-  chosen[idx] = t
+  chosen[idx], at[idx] = t, x
 end
 local key
 if #wins == 2 then key = sprefix .. chosen[1] .. "&" .. chosen[2]
@@ -443,10 +457,15 @@ if px > 0 then
 else
   redis.call("SET", key, value)
 end
+local entry = {}
 for idx, w in ipairs(wins) do
   redis.call("HSET", claims, chosen[idx], key)
+  redis.call("ZADD", w.zset, w.lo + at[idx], chosen[idx])
+  entry[#entry + 1] = w.zset
+  entry[#entry + 1] = chosen[idx]
   redis.call("ZADD", lengths, "GT", px > 0 and (now + px) or FOREVER, w.fam .. "-" .. w.len)
 end
+redis.call("HSET", index, key, table.concat(entry, "\\n"))
 redis.call("HSET", owners, owner, key)
 redis.call("SADD", written, key)
 return {"created", key, redis.call("PTTL", key)}
@@ -462,6 +481,26 @@ const DELETE = script(DELETE_LUA);
 const LIST = script(LIST_LUA);
 const LIST_FOR_OWNER = script(LIST_FOR_OWNER_LUA);
 const ALLOCATE = script(ALLOCATE_LUA);
+
+const windowCache = new WeakMap<NetConf, { v4?: SubnetWindow; v6?: SubnetWindow }>();
+/** {@linkcode configWindows}, validated once per config object (a herd of acquisitions shares one). */
+function windowsOf(config: NetConf): { v4?: SubnetWindow; v6?: SubnetWindow } {
+  let w = windowCache.get(config);
+  if (!w) {
+    w = configWindows(config);
+    for (const win of [w.v4, w.v6]) {
+      if (!win) continue;
+      // Validates the window exactly like the generic path (RangeError for a misaligned or foreign SubnetMin/Max).
+      try {
+        allocateSubnet(win, { candidates: 1, random: () => 0 });
+      } catch (err) {
+        if (!(err instanceof OutOfSubnetsError)) throw err;
+      }
+    }
+    windowCache.set(config, w);
+  }
+  return w;
+}
 
 /** The subnet windows of a config, per enabled family (the generic path's checks and error texts). */
 function configWindows(config: NetConf): { v4?: SubnetWindow; v6?: SubnetWindow } {
@@ -488,28 +527,35 @@ function addrBig(address: string): bigint {
   return n;
 }
 
-/** The allocate script's nine arguments for one window (see ALLOCATE_LUA); `"0"` and blanks when disabled. */
-function windowArgs(w: SubnetWindow | undefined, previous: Cidr | undefined, random: () => number): string[] {
-  if (!w) return ["0", "", "", "", "", "", "", "", ""];
-  // Validates the window exactly like the generic path (RangeError for a misaligned or foreign SubnetMin/Max).
-  try {
-    allocateSubnet(w, { candidates: 1, random: () => 0 });
-  } catch (err) {
-    if (!(err instanceof OutOfSubnetsError)) throw err;
-  }
+/**
+ * Where a subnet sits in the taken zsets: `<prefix>/taken/<family>-<len>/<bucket>`, score = its subnet number
+ * (address >> host bits) mod 2^52, bucket = the rest in hex. Scores are doubles, exact to 2^53; an IPv4 subnet
+ * number always fits (bucket 0), an IPv6 one is split so that ordinary windows (up to 2^52 subnets) sit in one
+ * zset in address order.
+ */
+function takenSlot(prefix: string, family: 4 | 6, address: bigint, len: number): { zset: string; score: number; bucket: bigint } {
+  const n = address >> BigInt((family === 4 ? 32 : 128) - len);
+  const bucket = n >> 52n;
+  return { zset: `${prefix}/taken/${family}-${len}/${bucket.toString(16)}`, score: Number(n & (2n ** 52n - 1n)), bucket };
+}
+
+/** The allocate script's ten arguments for one window (see ALLOCATE_LUA); undefined when it cannot be served. */
+function windowArgs(prefix: string, w: SubnetWindow | undefined, previous: Cidr | undefined, random: () => number): string[] | undefined {
+  if (!w) return ["0", "", "", "", "", "", "", "", "", ""];
   const family = w.network.family;
-  const bits = family === 4 ? 32 : 128;
-  const hostBits = bits - w.subnetLen;
+  const hostBits = (family === 4 ? 32 : 128) - w.subnetLen;
   const min = addrBig(w.subnetMin.address);
   const max = addrBig(w.subnetMax.address);
-  const count = max < min ? 0n : ((max - min) >> BigInt(hostBits)) + 1n;
-  const limit = 2n ** 53n;
+  const first = takenSlot(prefix, family, min, w.subnetLen);
+  const last = takenSlot(prefix, family, max, w.subnetLen);
+  if (max < min || first.bucket !== last.bucket) return undefined; // a window over 2^52 subnets: the generic path
+  const count = ((max - min) >> BigInt(hostBits)) + 1n;
   let prev = -1n;
   if (previous && subnetFitsWindow(w, previous)) prev = (((addrBig(previous.address) >> BigInt(hostBits)) << BigInt(hostBits)) - min) >> BigInt(hostBits);
-  if (prev >= limit) prev = -1n; // beyond what Lua numbers hold exactly (a window of more than 2^53 subnets)
   const minArg = family === 4 ? min.toString() : Array.from({ length: 8 }, (_, i) => Number((min >> BigInt(112 - 16 * i)) & 0xffffn)).join(",");
   const r = random();
-  return ["1", String(family), minArg, String(hostBits), String(w.subnetLen), String(count > limit ? limit : count), `${w.subnetMin.address}-${w.subnetLen}`, String(prev), String(Number.isFinite(r) ? Math.min(Math.max(r, 0), 0.999999999) : 0)];
+  const r01 = Number.isFinite(r) ? Math.min(Math.max(r, 0), 0.999999999) : 0;
+  return ["1", String(family), minArg, String(hostBits), String(w.subnetLen), String(count), first.zset, String(first.score), String(prev), String(r01)];
 }
 
 /** Escapes glob characters for SCAN MATCH / PSUBSCRIBE patterns. */
@@ -630,7 +676,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     const want = options.candidates ?? 100;
     if (!Number.isInteger(want) || want < 1) throw new RangeError(`options.candidates must be a positive integer, got ${want}`);
     const random = options.random ?? Math.random;
-    const windows = configWindows(config);
+    const windows = windowsOf(config);
     const args = [
       `${this.prefix}/subnets/`,
       `${globEscape(this.prefix)}/subnets/*`,
@@ -639,10 +685,13 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       String(ttlMs === undefined ? 0 : Math.ceil(ttlMs)),
       String(this.#foreignScanMs),
       String(want),
-      ...windowArgs(windows.v4, options.previousSubnet, random),
-      ...windowArgs(windows.v6, options.previousIpv6Subnet, random),
     ];
-    const keys = [this.#claims, this.#owners, this.#written, this.#expiries, this.#lengths, this.#cursors, this.#foreignScan];
+    for (const [w, prev] of [[windows.v4, options.previousSubnet], [windows.v6, options.previousIpv6Subnet]] as const) {
+      const part = windowArgs(this.prefix, w, prev, random);
+      if (!part) return undefined;
+      args.push(...part);
+    }
+    const keys = [this.#claims, this.#owners, this.#written, this.#expiries, this.#lengths, this.#index, this.#foreignScan];
     for (let round = 0; round < 3; round++) {
       const reply = (await this.#eval(ALLOCATE, keys, args, signal)) as (string | number)[];
       const kind = String(reply[0]);
@@ -672,7 +721,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   async delete(lease: Lease, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     if (options.signal?.aborted) throw abortReason(options.signal);
     const key = this.keyOf(lease);
-    const keys = [key, this.#claims, this.#owners, this.#written, this.#expiries, this.#cursors];
+    const keys = [key, this.#claims, this.#owners, this.#written, this.#expiries, this.#index];
     return Number(await this.#eval(DELETE, keys, [ownerOf(lease), ...this.#subnetKeys(lease).map((k) => k.claim)], options.signal)) === 1;
   }
 
@@ -816,9 +865,19 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     if (owner === "") throw new TypeError("lease needs publicIp or publicIpv6");
     const key = this.keyOf(lease);
     const subnetKeys = this.#subnetKeys(lease);
-    const keys = [key, this.#claims, this.#owners, this.#written, this.#expiries, this.#lengths, ...subnetKeys.map((k) => k.bare)];
+    const keys = [key, this.#claims, this.#owners, this.#written, this.#expiries, this.#lengths, this.#index, ...subnetKeys.map((k) => k.bare)];
     const value = encodeLeaseAttrs(lease);
-    const args = [mode, value, String(ttlMs === undefined ? 0 : Math.ceil(ttlMs)), owner, "", "", ...subnetKeys.map((k) => k.claim)];
+    const args = [
+      mode,
+      value,
+      String(ttlMs === undefined ? 0 : Math.ceil(ttlMs)),
+      owner,
+      "",
+      "",
+      "",
+      ...subnetKeys.map((k) => k.claim),
+      ...subnetKeys.flatMap((k) => [k.zset, k.score]),
+    ];
     const reply = (await this.#eval(WRITE, keys, args, options.signal)) as [number, string | number];
     if (Number(reply[0]) !== 1) throw new LeaseConflictError(leaseKey(lease), { reason: String(reply[1]) });
     const pttl = Number(reply[1]);
@@ -840,23 +899,25 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   get #lengths(): string {
     return `${this.prefix}/lengths`;
   }
-  get #cursors(): string {
-    return `${this.prefix}/cursors`;
+  get #index(): string {
+    return `${this.prefix}/index`;
   }
   get #foreignScan(): string {
     return `${this.prefix}/foreign-scan`;
   }
 
-  /** Per subnet: its single-family lease key and its field in the claims hash. */
-  #subnetKeys(lease: Lease): { bare: string; claim: string }[] {
-    const out: { bare: string; claim: string }[] = [];
+  /** Per subnet: its single-family lease key, its field in the claims hash, its taken zset and score there. */
+  #subnetKeys(lease: Lease): { bare: string; claim: string; zset: string; score: string }[] {
+    const out: { bare: string; claim: string; zset: string; score: string }[] = [];
     if (lease.subnet) {
       const part = cidrText(lease.subnet).replace("/", "-");
-      out.push({ bare: `${this.prefix}/subnets/${part}`, claim: part });
+      const slot = takenSlot(this.prefix, 4, addrBig(lease.subnet.address), lease.subnet.prefixLength);
+      out.push({ bare: `${this.prefix}/subnets/${part}`, claim: part, zset: slot.zset, score: String(slot.score) });
     }
     if (lease.ipv6Subnet) {
       const part = cidrText(lease.ipv6Subnet).replace("/", "-");
-      out.push({ bare: `${this.prefix}/subnets/0.0.0.0-0&${part}`, claim: part });
+      const slot = takenSlot(this.prefix, 6, addrBig(lease.ipv6Subnet.address), lease.ipv6Subnet.prefixLength);
+      out.push({ bare: `${this.prefix}/subnets/0.0.0.0-0&${part}`, claim: part, zset: slot.zset, score: String(slot.score) });
     }
     return out;
   }

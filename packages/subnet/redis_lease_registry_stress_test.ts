@@ -7,7 +7,7 @@ import { parseNetConf } from "@weft/netconf";
 import { missingRequirement } from "@weft/testutils";
 import { RedisLeaseRegistry } from "./redis_lease_registry.ts";
 import { LeaseManager } from "./lease_manager.ts";
-import type { Lease } from "./types.ts";
+import type { Lease, LeaseRegistry } from "./types.ts";
 import { startRedisServer } from "./_redis_server_test_helper.ts";
 import type { TestRedisServer } from "./_redis_server_test_helper.ts";
 
@@ -22,6 +22,19 @@ function connections(n: number): RedisLeaseRegistry[] {
     clients.push(c);
     return new RedisLeaseRegistry(c);
   });
+}
+
+/** The same registry without the optional allocate(): the manager's generic list + create path. */
+function generic(r: LeaseRegistry): LeaseRegistry {
+  return {
+    name: r.name,
+    assignedSubnets: (c, o) => r.assignedSubnets(c, o),
+    list: (o) => r.list(o),
+    create: (l, o) => r.create(l, o),
+    update: (l, o) => r.update(l, o),
+    delete: (l, o) => r.delete(l, o),
+    watch: (o) => r.watch(o),
+  };
 }
 
 function ipOf(i: number) {
@@ -68,6 +81,35 @@ if (missing) {
     });
   }
 
+  test("acquire() by 200 nodes at once, half through allocate() and half through the generic path, gives 200 distinct /24s", async () => {
+    // Both paths write the same indexes: neither may hand out a subnet the other holds.
+    const regs = connections(8);
+    const conf = parseNetConf(`{ "Network": "10.0.0.0/16" }`);
+    const leases = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const r = regs[i % 8]!;
+        return new LeaseManager(i % 2 ? r : generic(r)).acquire(conf, { publicIp: ipOf(i) });
+      }),
+    );
+    assert.is(new Set(leases.map((l) => formatCidr(l.subnet!))).size, 200);
+    assert.is((await regs[0]!.list()).length, 200);
+    assert.equal(await heldTwice(), []);
+  });
+
+  test("acquire() through allocate() by 300 nodes on 10.0.0.0/12 stays within the first 100 free subnets (flannel)", async () => {
+    // flannel picks among the first 100 free subnets from SubnetMin: after n acquisitions no subnet beyond
+    // index n + 98 of the window can be held (the window starts at 10.0.1.0).
+    const regs = connections(10);
+    const conf = parseNetConf(`{ "Network": "10.0.0.0/12" }`);
+    const leases = await Promise.all(Array.from({ length: 300 }, (_, i) => new LeaseManager(regs[i % 10]!).acquire(conf, { publicIp: ipOf(i) })));
+    const indexes = leases.map((l) => {
+      const [, b, c] = l.subnet!.address.split(".").map(Number);
+      return b! * 256 + c! - 1;
+    });
+    assert.ok(Math.max(...indexes) <= 300 + 98, `highest window index ${Math.max(...indexes)}`);
+    assert.is(new Set(indexes).size, 300);
+  });
+
   test("acquire() by 300 nodes at once on a network of 62 subnets: exactly 62 succeed, 238 get out of subnets", async () => {
     // 10.0.0.0/18 with SubnetLen 24 has 64 subnets; flannel skips the first (SubnetMin 10.0.1.0) and SubnetMax
     // 10.0.62.0 leaves 10.0.1.0 .. 10.0.62.0: 62 subnets.
@@ -87,6 +129,16 @@ if (missing) {
     assert.is(new Set(ok.map((l) => formatCidr(l.subnet!))).size, 62);
     assert.equal(await heldTwice(), []);
     assert.is((await regs[0]!.list()).length, 62);
+  });
+
+  test("acquire() by 300 nodes at once on 62 subnets through the generic path: exactly 62 succeed", async () => {
+    const conf = parseNetConf(`{ "Network": "10.0.0.0/18", "SubnetLen": 24, "SubnetMax": "10.0.62.0" }`);
+    const regs = connections(10).map(generic);
+    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => new LeaseManager(regs[i % 10]!).acquire(conf, { publicIp: ipOf(i) })));
+    const ok = results.filter((r): r is PromiseFulfilledResult<Lease> => r.status === "fulfilled").map((r) => r.value);
+    assert.is(ok.length, 62);
+    for (const r of results) if (r.status === "rejected") assert.instance(r.reason, OutOfSubnetsError);
+    assert.equal(await heldTwice(), []);
   });
 
   test("acquire() by 100 dual-stack nodes at once gives distinct IPv4 and IPv6 subnets", async () => {

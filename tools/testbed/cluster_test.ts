@@ -1,7 +1,10 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { kernelTest, uniqueName } from "@weft/testutils";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { ClusterExistsError, createCluster, listClusterNamespaces, OUTSIDE_IP, REDIS_IP } from "./cluster.ts";
+import { pingOnce } from "./overlay_state.ts";
 
 const test = kernelTest(suite("cluster"), { needs: ["root", "ip", "redis-server"] });
 
@@ -39,6 +42,34 @@ test("createCluster() refuses a name that is taken and leaves the existing clust
   } finally {
     await first.destroy();
   }
+});
+
+test("startWeftd() + addPod() give pods that reach each other across nodes; deletePod() releases the address and the namespace", async () => {
+  const name = uniqueName("t", { maxLength: 8 });
+  const cluster = await createCluster({ name, nodes: 2, redis: true });
+  try {
+    await cluster.setNetConf({ Network: "10.244.0.0/16", Backend: { Type: "host-gw" } });
+    const [n1, n2] = cluster.nodes;
+    await Promise.all([cluster.startWeftd(n1!), cluster.startWeftd(n2!)]);
+    assert.ok(existsSync(cluster.weftdPaths(n1!).subnetFile));
+    const a = await cluster.addPod(n1!, "a");
+    const b = await cluster.addPod(n2!, "b");
+    assert.match(a.ip, /^10\.244\.\d+\.2$/);
+    assert.is(a.netns, `wtb-${name}-node1-a`);
+    assert.is(a.gateway, a.ip.replace(/\.2$/, ".1"));
+    const deadline = Date.now() + 15_000;
+    while (!(await pingOnce(a.netns, b.ip)) && Date.now() < deadline);
+    assert.ok(await pingOnce(a.netns, b.ip), "pod a reaches pod b on the other node");
+    const reserved = join(cluster.weftdPaths(n1!).cniDataDir, "cbr0");
+    assert.ok(readdirSync(reserved).includes(a.ip), "address reserved in node1's data dir");
+    await cluster.deletePod(a);
+    assert.not.ok(readdirSync(reserved).includes(a.ip), "address released");
+    assert.not.ok((await listClusterNamespaces(name)).includes(a.netns));
+    assert.is(cluster.pods.size, 1);
+  } finally {
+    await cluster.destroy();
+  }
+  assert.equal(await listClusterNamespaces(name), []);
 });
 
 test("createCluster() rejects a bad name before creating anything", async () => {

@@ -94,11 +94,13 @@ export function ipIn(netns: string, args: string[]): Promise<string> {
 
 /** The kernel state weftd owns in a node namespace, for before/after comparisons. */
 export async function kernelSnapshot(netns: string): Promise<string> {
-  const [links, routes, nft] = await Promise.all([
+  const [links, routes, routes6, nft] = await Promise.all([
     execIn(netns, ["ip", "-d", "link", "show"]),
-    execIn(netns, ["ip", "route", "show", "table", "all"]),
+    execIn(netns, ["ip", "-4", "route", "show", "table", "all"]),
+    execIn(netns, ["ip", "-6", "route", "show", "table", "all"]),
     execIn(netns, ["nft", "list", "ruleset"]),
   ]);
-  // Counters (statistics) are not state; the link listing has none without -s.
-  return `${links}\n--\n${routes}\n--\n${nft}`;
+  // IPv6 link-local routes appear by themselves once a fresh link finishes DAD: not weftd's doing.
+  const v6 = routes6.split("\n").filter((l) => !/fe80::|ff00::\/8/.test(l)).join("\n");
+  return `${links}\n--\n${routes}\n--\n${v6}\n--\n${nft}`;
 }
