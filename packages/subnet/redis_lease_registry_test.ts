@@ -1,12 +1,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Redis } from "ioredis";
-import { parseCidr, parseIp } from "@weft/ipam";
+import { OutOfSubnetsError, allocateSubnet, formatCidr, parseCidr, parseIp } from "@weft/ipam";
+import type { Cidr, SubnetWindow } from "@weft/ipam";
 import { RedisLeaseRegistry } from "./redis_lease_registry.ts";
 import type { LeaseRegistry, RegistryEvent } from "./types.ts";
 import { leaseManagerConformance } from "./_lease_manager_conformance.ts";
 import { LeaseManager } from "./lease_manager.ts";
 import { parseNetConf } from "@weft/netconf";
+import type { NetConf } from "@weft/netconf";
 import { withTimeout } from "./_async.ts";
 import { startRedisServer } from "./_redis_server_test_helper.ts";
 import type { TestRedisServer } from "./_redis_server_test_helper.ts";
@@ -21,7 +23,7 @@ function client(): Redis {
   clients.push(c);
   return c;
 }
-function registry(options: { prefix?: string } = {}): RedisLeaseRegistry {
+function registry(options: { prefix?: string; foreignScanMs?: number } = {}): RedisLeaseRegistry {
   return new RedisLeaseRegistry(client(), { resyncMs: 1_000, pollMs: 300, ...options });
 }
 async function closeClients(): Promise<void> {
@@ -173,6 +175,124 @@ if (missing) {
     } finally {
       await server!.start();
     }
+  });
+
+  const windowOf = (c: NetConf, family: 4 | 6): SubnetWindow =>
+    family === 4
+      ? { network: c.network!, subnetLen: c.subnetLen!, subnetMin: c.subnetMin!, subnetMax: c.subnetMax! }
+      : { network: c.ipv6Network!, subnetLen: c.ipv6SubnetLen!, subnetMin: c.ipv6SubnetMin!, subnetMax: c.ipv6SubnetMax! };
+  const nodeIp = (i: number, family: 4 | 6) => parseIp(family === 4 ? `172.20.${i >> 8}.${i & 255}` : `fc00::${(i + 1).toString(16)}`);
+
+  test("allocate() picks exactly what allocateSubnet() picks for the same taken subnets and random number (IPv4 and IPv6 windows)", async () => {
+    const cases: [string, 4 | 6][] = [
+      [`{ "Network": "10.0.0.0/16" }`, 4],
+      [`{ "Network": "10.0.0.0/16", "SubnetLen": 28, "SubnetMin": "10.0.3.16", "SubnetMax": "10.0.9.240" }`, 4],
+      [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "fd00:1::/48" }`, 6],
+      [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "fd00::/40", "IPv6SubnetLen": 56, "IPv6SubnetMin": "fd00:0:fe::" }`, 6],
+      [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "fd00:0:0:0:1::/80", "IPv6SubnetLen": 124 }`, 6],
+      [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "2001:db8:0:1::/64", "IPv6SubnetLen": 96, "IPv6SubnetMin": "2001:db8:0:1:0:ffff:ffff:0" }`, 6],
+    ];
+    const randoms = [0, 0.999, 0.5, 0.01, 0.37, 0.73, 0.2, 0.91];
+    for (const [text, family] of cases) {
+      await client().flushall();
+      const conf = parseNetConf(text);
+      const w = windowOf(conf, family);
+      const r = registry();
+      // Some subnets held up front (a scattered taken set), written by create().
+      for (const [n, rnd] of [[1, 0.3], [2, 0.6], [3, 0.9]] as const) {
+        const s = allocateSubnet(w, { random: () => rnd, taken: (await r.list()).map((l) => (family === 4 ? l.subnet : l.ipv6Subnet)!) });
+        await r.create({ ...(family === 4 ? { subnet: s, publicIp: nodeIp(1000 + n, 4) } : { ipv6Subnet: s, publicIpv6: nodeIp(1000 + n, 6) }) }, { ttlMs: 60_000 });
+      }
+      for (const [i, rnd] of randoms.entries()) {
+        const taken: Cidr[] = (await r.list()).map((l) => (family === 4 ? l.subnet : l.ipv6Subnet)!);
+        const expected = formatCidr(allocateSubnet(w, { random: () => rnd, taken }));
+        const attrs = family === 4 ? { publicIp: nodeIp(i, 4) } : { publicIpv6: nodeIp(i, 6) };
+        const got = await r.allocate(conf, attrs, { ttlMs: 60_000, random: () => rnd });
+        assert.ok(got, `${text}: allocate() declined`);
+        assert.is(formatCidr((family === 4 ? got!.subnet : got!.ipv6Subnet)!), expected, `${text} with random ${rnd}`);
+        assert.ok(got!.expiration! > Date.now() + 50_000);
+      }
+      // The previous subnet, when free and fitting, wins over the random choice.
+      const taken = (await r.list()).map((l) => (family === 4 ? l.subnet : l.ipv6Subnet)!);
+      const prev = allocateSubnet(w, { random: () => 0.999, taken, candidates: 500 });
+      const got = await r.allocate(conf, family === 4 ? { publicIp: nodeIp(99, 4) } : { publicIpv6: nodeIp(99, 6) }, {
+        random: () => 0,
+        ...(family === 4 ? { previousSubnet: prev } : { previousIpv6Subnet: prev }),
+      });
+      assert.is(formatCidr((family === 4 ? got!.subnet : got!.ipv6Subnet)!), formatCidr(prev), `${text}: previous subnet`);
+    }
+  });
+
+  test("allocate() gives distinct IPv4 and IPv6 subnets on a dual-stack network and writes flannel's key", async () => {
+    const conf = parseNetConf(`{ "Network": "10.9.0.0/16", "EnableIPv6": true, "IPv6Network": "fd00:9::/48" }`);
+    const r = registry();
+    const a = await r.allocate(conf, { publicIp: parseIp("1.1.1.1"), publicIpv6: parseIp("fc00::1") }, { ttlMs: 60_000, random: () => 0 });
+    const b = await r.allocate(conf, { publicIp: parseIp("1.1.1.2"), publicIpv6: parseIp("fc00::2") }, { ttlMs: 60_000, random: () => 0 });
+    assert.is(formatCidr(a!.subnet!), "10.9.1.0/24");
+    assert.is(formatCidr(a!.ipv6Subnet!), "fd00:9:0:1::/64");
+    assert.is(formatCidr(b!.subnet!), "10.9.2.0/24");
+    assert.is(formatCidr(b!.ipv6Subnet!), "fd00:9:0:2::/64");
+    assert.is(await client().get("/coreos.com/network/subnets/10.9.1.0-24&fd00:9:0:1::-64"), '{"PublicIP":"1.1.1.1","PublicIPv6":"fc00::1"}');
+  });
+
+  test("allocate() hands out again the subnet of a lease that expired or was released", async () => {
+    const conf = parseNetConf(`{ "Network": "10.8.0.0/16" }`);
+    const r = registry();
+    const first = await r.allocate(conf, { publicIp: parseIp("1.1.1.1") }, { ttlMs: 300, random: () => 0 });
+    assert.is(formatCidr(first!.subnet!), "10.8.1.0/24");
+    const second = await r.allocate(conf, { publicIp: parseIp("1.1.1.2") }, { ttlMs: 60_000, random: () => 0 });
+    assert.is(formatCidr(second!.subnet!), "10.8.2.0/24");
+    await new Promise((res) => setTimeout(res, 500));
+    const third = await r.allocate(conf, { publicIp: parseIp("1.1.1.3") }, { ttlMs: 60_000, random: () => 0 });
+    assert.is(formatCidr(third!.subnet!), "10.8.1.0/24", "the expired lease's subnet is free again");
+    assert.ok(await r.delete(second!));
+    const fourth = await r.allocate(conf, { publicIp: parseIp("1.1.1.4") }, { ttlMs: 60_000, random: () => 0 });
+    assert.is(formatCidr(fourth!.subnet!), "10.8.2.0/24", "the released subnet is free again");
+  });
+
+  test("allocate() renews this owner's lease (a reservation stays one) and replaces one that no longer fits", async () => {
+    const r = registry();
+    await r.create({ subnet: parseCidr("10.7.5.0/24"), publicIp: parseIp("1.1.1.1") }); // a reservation (no TTL)
+    const conf = parseNetConf(`{ "Network": "10.7.0.0/16" }`);
+    const kept = await r.allocate(conf, { publicIp: parseIp("1.1.1.1"), backendType: "vxlan" }, { ttlMs: 60_000 });
+    assert.is(formatCidr(kept!.subnet!), "10.7.5.0/24");
+    assert.is(kept!.expiration, undefined);
+    assert.is(kept!.backendType, "vxlan");
+    const moved = await r.allocate(parseNetConf(`{ "Network": "10.6.0.0/16" }`), { publicIp: parseIp("1.1.1.1") }, { ttlMs: 60_000, random: () => 0 });
+    assert.is(formatCidr(moved!.subnet!), "10.6.1.0/24");
+    assert.equal((await r.list()).map((l) => formatCidr(l.subnet!)), ["10.6.1.0/24"]);
+  });
+
+  test("allocate() throws OutOfSubnetsError (out of subnets) when the window is full", async () => {
+    const conf = parseNetConf(`{ "Network": "10.6.0.0/16", "SubnetMin": "10.6.1.0", "SubnetMax": "10.6.2.0" }`);
+    const r = registry();
+    await r.allocate(conf, { publicIp: parseIp("1.1.1.1") }, { ttlMs: 60_000 });
+    await r.allocate(conf, { publicIp: parseIp("1.1.1.2") }, { ttlMs: 60_000 });
+    const err = await r.allocate(conf, { publicIp: parseIp("1.1.1.3") }, { ttlMs: 60_000 }).catch((e: unknown) => e);
+    assert.instance(err, OutOfSubnetsError);
+    assert.is((err as Error).message, "out of subnets");
+  });
+
+  test("allocate() declines while a lease written by hand exists; the manager's generic path then honours that reservation", async () => {
+    const c = client();
+    await c.set("/coreos.com/network/subnets/10.5.7.0-24", '{"PublicIP":"1.2.3.4","PublicIPv6":null}');
+    const conf = parseNetConf(`{ "Network": "10.5.0.0/16" }`);
+    const r = registry({ foreignScanMs: 0 });
+    assert.is(await r.allocate(conf, { publicIp: parseIp("1.2.3.9") }, { ttlMs: 60_000 }), undefined);
+    const mine = await new LeaseManager(r).acquire(conf, { publicIp: parseIp("1.2.3.4") });
+    assert.is(formatCidr(mine.subnet!), "10.5.7.0/24");
+    assert.is(mine.expiration, undefined, "a reservation stays one");
+    const other = await new LeaseManager(r, { random: () => 0 }).acquire(conf, { publicIp: parseIp("1.2.3.5") }, { previousSubnet: parseCidr("10.5.7.0/24") });
+    assert.is.not(formatCidr(other.subnet!), "10.5.7.0/24");
+  });
+
+  test("allocate() declines while leases of another SubnetLen live (they may overlap), and the manager avoids them", async () => {
+    const r = registry();
+    await r.create({ subnet: parseCidr("10.4.4.0/26"), publicIp: parseIp("9.9.9.9") }, { ttlMs: 60_000 });
+    const conf = parseNetConf(`{ "Network": "10.4.0.0/16", "SubnetMin": "10.4.4.0" }`);
+    assert.is(await r.allocate(conf, { publicIp: parseIp("1.1.1.1") }, { ttlMs: 60_000, random: () => 0 }), undefined);
+    const l = await new LeaseManager(r, { random: () => 0 }).acquire(conf, { publicIp: parseIp("1.1.1.1") });
+    assert.is(formatCidr(l.subnet!), "10.4.5.0/24");
   });
 
   test.run();
