@@ -226,8 +226,9 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
       },
     );
     pending.add(applied);
-    void applied.finally(() => (end(), pending.delete(applied)));
-    metrics.peers.set([...peers.values()].filter((l) => (l.backendType ?? "").toLowerCase() === network.backendType).length);
+    const countPeers = () => metrics.peers.set([...peers.values()].filter((l) => (l.backendType ?? "").toLowerCase() === network.backendType).length);
+    // Counted once a burst has settled: per event it would be O(peers²) for 1,000 new leases at once.
+    void applied.finally(() => (end(), pending.delete(applied), pending.size === 0 && countPeers()));
   }
   await Promise.allSettled(pending);
 }

@@ -5,7 +5,7 @@ import { parseNetConf } from "@weft/netconf";
 import { LeaseManager } from "./lease_manager.ts";
 import { MemoryLeaseRegistry } from "./memory_lease_registry.ts";
 import { LeaseAcquireError, LeaseConflictError } from "./errors.ts";
-import type { AssignedSubnets, Lease, LeaseRegistry } from "./types.ts";
+import type { AssignedSubnets, Lease, LeaseRegistry, RegistryAllocateOptions } from "./types.ts";
 
 const conf = parseNetConf(`{ "Network": "10.3.0.0/16" }`);
 const _check: LeaseRegistry = new MemoryLeaseRegistry();
@@ -22,8 +22,8 @@ class AlwaysConflicting extends MemoryLeaseRegistry {
 
 test("LeaseManager() rejects a renew margin not below the TTL with RangeError", () => {
   const r = new MemoryLeaseRegistry();
-  assert.throws(() => new LeaseManager(r, { ttlMs: 1000, renewMarginMs: 1000 }), RangeError);
-  assert.throws(() => new LeaseManager(r, { maxAttempts: 0 }), RangeError);
+  assert.throws(() => new LeaseManager(r, { ttlMs: 1000, renewMarginMs: 1000 }), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => new LeaseManager(r, { maxAttempts: 0 }), (e: unknown) => e instanceof RangeError);
 });
 
 test("acquire() needs the public IP of each enabled family (TypeError)", async () => {
@@ -68,6 +68,33 @@ test("acquire() keeps a reservation (a lease without expiration) a reservation",
   assert.is(formatCidr(l.subnet!), "10.3.9.0/24");
   assert.is(l.expiration, undefined);
   assert.is(l.backendType, "vxlan", "attributes are updated on reuse");
+});
+
+test("acquire() uses the registry's optional allocate() and falls back to list + create when it declines", async () => {
+  class Allocating extends MemoryLeaseRegistry {
+    calls: unknown[] = [];
+    answer: Lease | undefined;
+    creates = 0;
+    async allocate(config: unknown, attrs: unknown, options?: RegistryAllocateOptions): Promise<Lease | undefined> {
+      this.calls.push({ attrs, ttlMs: options?.ttlMs, previous: options?.previousSubnet && formatCidr(options.previousSubnet) });
+      return this.answer;
+    }
+    override async create(lease: Lease, options?: { ttlMs?: number }): Promise<Lease> {
+      this.creates++;
+      return super.create(lease, options);
+    }
+  }
+  const r = new Allocating();
+  r.answer = { subnet: parseCidr("10.3.42.0/24"), publicIp: parseIp("1.1.1.1"), expiration: 1 };
+  const m = new LeaseManager(r, { ttlMs: 5_000, renewMarginMs: 1_000 });
+  const l = await m.acquire(conf, { publicIp: parseIp("1.1.1.1") }, { previousSubnet: parseCidr("10.3.9.0/24") });
+  assert.is(formatCidr(l.subnet!), "10.3.42.0/24");
+  assert.equal(r.calls, [{ attrs: { publicIp: parseIp("1.1.1.1") }, ttlMs: 5_000, previous: "10.3.9.0/24" }]);
+  assert.is(r.creates, 0, "no generic write");
+  r.answer = undefined; // declines: the generic path runs and honours the previous subnet
+  const g = await m.acquire(conf, { publicIp: parseIp("1.1.1.2") }, { previousSubnet: parseCidr("10.3.9.0/24") });
+  assert.is(formatCidr(g.subnet!), "10.3.9.0/24");
+  assert.is(r.creates, 1);
 });
 
 test("keepAlive() retries a failed renewal after retryMs and reports the error", async () => {

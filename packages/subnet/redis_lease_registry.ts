@@ -15,6 +15,12 @@
  *     IP" lookup without reading every value); verified against the lease value on use.
  *   - `<prefix>/leases`, a set of the lease keys Weft wrote, so that the owner search reads only the values of
  *     leases written by hand (flannel-style reservations) when the owners hash has no entry.
+ *   - For server-side allocation (below): `<prefix>/taken/<family>-<len>/<bucket>`, sorted sets of the subnets of
+ *     live leases in address order (member = claim field, score = subnet number mod 2^52); `<prefix>/index`, a
+ *     hash lease key -> its taken entries (a key missing here counts as "written outside Weft");
+ *     `<prefix>/expiries`, a sorted set lease key -> expiry time (ms, server clock; reservations absent);
+ *     `<prefix>/lengths`, a sorted set "<family>-<len>" -> the latest expiry of a lease of that length;
+ *     `<prefix>/foreign-scan`, the cached count of leases written outside Weft (PX `foreignScanMs`).
  *
  * Atomicity: create/update/delete are Lua scripts (EVALSHA, EVAL on NOSCRIPT). A write checks, in one atomic
  * step, the lease key (absent for create; absent or same owner — same `PublicIP`, or `PublicIPv6` on an
@@ -22,8 +28,24 @@
  * claims) and the claims of its subnets, then writes the lease, its claims and the indexes. So no interleaving of
  * any number of clients can give one subnet to two live leases.
  *
- * Acquisition reads one script: all lease keys (SCAN, no values) plus this node's complete lease, if any. The
- * watch and `list()` read everything (SCAN + GET + PTTL in one script: one round trip, an atomic snapshot).
+ * Server-side allocation (`allocate()`, used by the manager): flannel's whole choice in one script, so a herd of
+ * acquirers never loses a race and each acquisition is one round trip. The script (1) drops leases whose expiry
+ * has passed from the indexes (checking PTTL; deleted ones are dropped by the delete script), (2) declines
+ * (generic path) while leases written outside Weft exist (a SCAN at most every `foreignScanMs`), (3) returns
+ * this owner's lease for the client to renew (if it fits the config) or delete, (4) declines while leases of
+ * another SubnetLen of the family live, (5) per family takes the previous subnet if free, else the j-th free
+ * subnet from SubnetMin, j random in 1..min(100, free): with u_k the window index of the k-th taken subnet,
+ * u_k - k subnets are free before it, so the j-th free one is j - 1 + #{k : u_k - k < j}, found by a binary
+ * search over ranks (ZCOUNT + ZRANGE by rank, O(log² n)) instead of a walk; the chosen subnet is checked once
+ * more against the claims and its single-family key, like every write; (6) writes the lease, claims and
+ * indexes. Lua numbers are doubles, so IPv6 addresses never become numbers: the client passes SubnetMin as
+ * 16-bit groups and the script works on indexes and scores (< 2^53), formatting RFC 5952 text itself.
+ * The indexes are hints in one direction only: a subnet they list as taken may be free (a lease deleted behind
+ * Weft's back stays taken until its recorded expiry), never the reverse.
+ *
+ * The generic acquisition path (declined cases; registries without `allocate`) reads one script: all lease keys
+ * (SCAN, no values) plus this node's complete lease, if any. The watch and `list()` read everything (SCAN + GET
+ * + PTTL in one script: one round trip, an atomic snapshot).
  *
  * Watch: keyspace notifications (`__keyspace@<db>__:<prefix>/subnets/*`, enabled with CONFIG SET
  * `notify-keyspace-events` += `K$gx` when allowed, re-applied after every reconnect since a restarted server
@@ -110,6 +132,10 @@ end
 // drops a lease that is gone from the indexes (its taken entries and claims only while they are still its own).
 const INDEX_LUA = `
 local FOREVER = 1e15
+-- Integers as exact decimal text (Lua's own number-to-string keeps 14 digits; subnet scores reach 2^52).
+local function num(x)
+  return string.format("%.0f", x)
+end
 local function now_ms()
   local t = redis.call("TIME")
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -161,7 +187,7 @@ end
 local now = now_ms()
 if px > 0 then
   redis.call("SET", key, value, "PX", px)
-  redis.call("ZADD", expiries, now + px, key)
+  redis.call("ZADD", expiries, num(now + px), key)
 else
   redis.call("SET", key, value)
   redis.call("ZREM", expiries, key)
@@ -174,7 +200,7 @@ for j = 1, n do
   entry[#entry + 1] = zset
   entry[#entry + 1] = field
   local fl = family_len(field)
-  if fl then redis.call("ZADD", lengths, "GT", px > 0 and (now + px) or FOREVER, fl) end
+  if fl then redis.call("ZADD", lengths, "GT", num(px > 0 and (now + px) or FOREVER), fl) end
 end
 redis.call("HSET", index, key, table.concat(entry, "\\n"))
 redis.call("HSET", owners, owner, key)
@@ -278,11 +304,11 @@ local px, scanms, want = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 
 -- 1. Leases expired since the last call leave the indexes (up to 100 a call; the rest stay taken until later).
-for _, k in ipairs(redis.call("ZRANGEBYSCORE", expiries, "-inf", now, "LIMIT", 0, 100)) do
+for _, k in ipairs(redis.call("ZRANGEBYSCORE", expiries, "-inf", num(now), "LIMIT", 0, 100)) do
   local pt = redis.call("PTTL", k)
   if pt == -2 then forget(k, claims, written, expiries, index)
   elseif pt == -1 then redis.call("ZREM", expiries, k)
-  else redis.call("ZADD", expiries, now + pt, k) end
+  else redis.call("ZADD", expiries, num(now + pt), k) end
 end
 
 -- 2. Leases not in the index (written by hand, by flannel, by an older Weft) are unknown to the taken zsets:
@@ -299,7 +325,10 @@ if not foreign then
       local batch = {}
       for i = first, math.min(first + 999, #keys) do batch[#batch + 1] = keys[i] end
       local known = redis.call("HMGET", index, unpack(batch))
-      for i = 1, #batch do if not known[i] then foreign = foreign + 1 end end
+      for i = 1, #batch do
+        -- keys that are not subnet keys are skipped, as flannel does ("not a subnet, skipping")
+        if not known[i] and string.match(string.sub(batch[i], #sprefix + 1), "^%d+%.%d+%.%d+%.%d+%-%d+") then foreign = foreign + 1 end
+      end
     end
   until cursor == "0"
   if scanms > 0 then redis.call("SET", marker, foreign, "PX", scanms) end
@@ -374,18 +403,18 @@ end
 -- 5. Subnet lengths in use: another length of the same family (SubnetLen changed while older leases live)
 -- could overlap a candidate without being in its taken zset: the generic path handles that.
 -- Members score the latest expiry of a lease written with that length; "v1" marks the zset as complete.
-local inuse = redis.call("ZRANGEBYSCORE", lengths, "(" .. now, "+inf")
+local inuse = redis.call("ZRANGEBYSCORE", lengths, "(" .. num(now), "+inf")
 if inuse[#inuse] ~= "v1" then
   -- First use (or data written by an older Weft): learn the lengths from the claims of live leases.
   local all = redis.call("HGETALL", claims)
   for i = 1, #all, 2 do
     local pt = redis.call("PTTL", all[i + 1])
     local fl = family_len(all[i])
-    if pt ~= -2 and fl then redis.call("ZADD", lengths, "GT", pt >= 0 and (now + pt) or FOREVER, fl) end
+    if pt ~= -2 and fl then redis.call("ZADD", lengths, "GT", num(pt >= 0 and (now + pt) or FOREVER), fl) end
   end
-  redis.call("ZADD", lengths, 2 * FOREVER, "v1")
-  redis.call("ZREMRANGEBYSCORE", lengths, "-inf", now)
-  inuse = redis.call("ZRANGEBYSCORE", lengths, "(" .. now, "+inf")
+  redis.call("ZADD", lengths, num(2 * FOREVER), "v1")
+  redis.call("ZREMRANGEBYSCORE", lengths, "-inf", num(now))
+  inuse = redis.call("ZRANGEBYSCORE", lengths, "(" .. num(now), "+inf")
 end
 for _, m in ipairs(inuse) do
   for _, w in ipairs(wins) do
@@ -407,25 +436,27 @@ end
 -- j - 1 + L, L = how many k have u_k - k < j: a binary search over ranks (ZRANGE by rank, O(log n) each).
 local function pick(w)
   local lo, hi = w.lo, w.lo + w.count - 1
-  if w.prev >= 0 and redis.call("ZCOUNT", w.zset, lo + w.prev, lo + w.prev) == 0 then
+  -- The previous subnet is checked against the claims and keys only: a taken entry is a hint, and one left by a
+  -- lease deleted by hand (an operator removing a node) must not keep the node from its subnet when it rejoins.
+  if w.prev >= 0 then
     local t = w.text(w.prev)
     if not held(t, w.bare(t)) then return t, w.prev end
   end
-  local taken = redis.call("ZCOUNT", w.zset, lo, hi)
+  local taken = redis.call("ZCOUNT", w.zset, num(lo), num(hi))
   local free = w.count - taken
   if free <= 0 then return nil end
   local f = math.min(want, free)
   local j = math.floor(w.r * f) + 1
   if j > f then j = f end
-  local r0 = redis.call("ZCOUNT", w.zset, "-inf", "(" .. lo)
+  local r0 = redis.call("ZCOUNT", w.zset, "-inf", "(" .. num(lo))
   local L, R = 0, taken
   while R - L > 16 do
     local mid = math.floor((L + R) / 2)
-    local e = redis.call("ZRANGE", w.zset, r0 + mid, r0 + mid, "WITHSCORES")
+    local e = redis.call("ZRANGE", w.zset, num(r0 + mid), num(r0 + mid), "WITHSCORES")
     if tonumber(e[2]) - lo - mid >= j then R = mid else L = mid + 1 end
   end
   if L < R then -- the last few ranks in one call
-    local e = redis.call("ZRANGE", w.zset, r0 + L, r0 + R - 1, "WITHSCORES")
+    local e = redis.call("ZRANGE", w.zset, num(r0 + L), num(r0 + R - 1), "WITHSCORES")
     local k = L
     while k < R and tonumber(e[2 * (k - L) + 2]) - lo - k < j do k = k + 1 end
     L = k
@@ -450,25 +481,26 @@ local key
 if #wins == 2 then key = sprefix .. chosen[1] .. "&" .. chosen[2]
 elseif wins[1].fam == "4" then key = sprefix .. chosen[1]
 else key = sprefix .. "0.0.0.0-0&" .. chosen[1] end
-if redis.call("EXISTS", key) == 1 then return {"decline", "the key exists"} end
+-- (A single-family key is the chosen subnet's own key, checked by held() already.)
+if #wins == 2 and redis.call("EXISTS", key) == 1 then return {"decline", "the key exists"} end
 if px > 0 then
   redis.call("SET", key, value, "PX", px)
-  redis.call("ZADD", expiries, now + px, key)
+  redis.call("ZADD", expiries, num(now + px), key)
 else
   redis.call("SET", key, value)
 end
 local entry = {}
 for idx, w in ipairs(wins) do
   redis.call("HSET", claims, chosen[idx], key)
-  redis.call("ZADD", w.zset, w.lo + at[idx], chosen[idx])
+  redis.call("ZADD", w.zset, num(w.lo + at[idx]), chosen[idx])
   entry[#entry + 1] = w.zset
   entry[#entry + 1] = chosen[idx]
-  redis.call("ZADD", lengths, "GT", px > 0 and (now + px) or FOREVER, w.fam .. "-" .. w.len)
+  redis.call("ZADD", lengths, "GT", num(px > 0 and (now + px) or FOREVER), w.fam .. "-" .. w.len)
 end
 redis.call("HSET", index, key, table.concat(entry, "\\n"))
 redis.call("HSET", owners, owner, key)
 redis.call("SADD", written, key)
-return {"created", key, redis.call("PTTL", key)}
+return {"created", key, px > 0 and px or -1}
 `;
 
 interface Script {

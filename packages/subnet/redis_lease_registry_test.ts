@@ -190,14 +190,13 @@ if (missing) {
       [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "fd00:1::/48" }`, 6],
       [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "fd00::/40", "IPv6SubnetLen": 56, "IPv6SubnetMin": "fd00:0:fe::" }`, 6],
       [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "fd00:0:0:0:1::/80", "IPv6SubnetLen": 124 }`, 6],
-      [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "2001:db8:0:1::/64", "IPv6SubnetLen": 96, "IPv6SubnetMin": "2001:db8:0:1:0:ffff:ffff:0" }`, 6],
+      [`{ "EnableIPv4": false, "EnableIPv6": true, "IPv6Network": "2001:db8:0:1::/64", "IPv6SubnetLen": 96, "IPv6SubnetMin": "2001:db8:0:1:0:ffff::" }`, 6],
     ];
     const randoms = [0, 0.999, 0.5, 0.01, 0.37, 0.73, 0.2, 0.91];
-    for (const [text, family] of cases) {
-      await client().flushall();
+    for (const [n, [text, family]] of cases.entries()) {
       const conf = parseNetConf(text);
       const w = windowOf(conf, family);
-      const r = registry();
+      const r = registry({ prefix: `/allocate-vs-ipam/${n}` }); // its own prefix: nothing else writes there
       // Some subnets held up front (a scattered taken set), written by create().
       for (const [n, rnd] of [[1, 0.3], [2, 0.6], [3, 0.9]] as const) {
         const s = allocateSubnet(w, { random: () => rnd, taken: (await r.list()).map((l) => (family === 4 ? l.subnet : l.ipv6Subnet)!) });
@@ -278,6 +277,10 @@ if (missing) {
     await c.set("/coreos.com/network/subnets/10.5.7.0-24", '{"PublicIP":"1.2.3.4","PublicIPv6":null}');
     const conf = parseNetConf(`{ "Network": "10.5.0.0/16" }`);
     const r = registry({ foreignScanMs: 0 });
+    await c.set("/coreos.com/network/subnets/not-a-subnet", "x");
+    await c.del("/coreos.com/network/subnets/10.5.7.0-24");
+    assert.ok(await r.allocate(conf, { publicIp: parseIp("1.2.3.8") }, { ttlMs: 60_000, random: () => 0 }), "a key that is not a subnet key does not count");
+    await c.set("/coreos.com/network/subnets/10.5.7.0-24", '{"PublicIP":"1.2.3.4","PublicIPv6":null}');
     assert.is(await r.allocate(conf, { publicIp: parseIp("1.2.3.9") }, { ttlMs: 60_000 }), undefined);
     const mine = await new LeaseManager(r).acquire(conf, { publicIp: parseIp("1.2.3.4") });
     assert.is(formatCidr(mine.subnet!), "10.5.7.0/24");

@@ -37,9 +37,9 @@ test("formatSubnetKey() writes an IPv6-only key with a zero IPv4 part and parseS
 });
 
 test("formatSubnetKey() rejects a lease without subnets and swapped families with TypeError", () => {
-  assert.throws(() => formatSubnetKey({}), TypeError);
-  assert.throws(() => formatSubnetKey({ subnet: parseCidr("fd00::/64") }), TypeError);
-  assert.throws(() => formatSubnetKey({ subnet: parseCidr("10.0.0.0/24"), ipv6Subnet: parseCidr("10.1.0.0/24") }), TypeError);
+  assert.throws(() => formatSubnetKey({}), (e: unknown) => e instanceof TypeError);
+  assert.throws(() => formatSubnetKey({ subnet: parseCidr("fd00::/64") }), (e: unknown) => e instanceof TypeError);
+  assert.throws(() => formatSubnetKey({ subnet: parseCidr("10.0.0.0/24"), ipv6Subnet: parseCidr("10.1.0.0/24") }), (e: unknown) => e instanceof TypeError);
 });
 
 test.run();

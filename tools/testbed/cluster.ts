@@ -111,6 +111,8 @@ export interface StartWeftdOptions {
   args?: readonly string[];
   /** Add `--redis-url` of the cluster's Redis when it has one; @default true */
   redis?: boolean;
+  /** Extra Node.js flags (e.g. `--cpu-prof`); @default none */
+  nodeArgs?: readonly string[];
   /** Extra environment (e.g. NODE_NAME); @default none */
   env?: NodeJS.ProcessEnv;
   /** Wait for "weftd is ready"; @default true */
@@ -129,7 +131,7 @@ export class Cluster {
   readonly workDir: string;
   readonly #children = new Set<ChildProcess>();
   readonly #namespaces: string[] = [];
-  #destroyed = false;
+  #destroying: Promise<void> | undefined;
   /** The latest weftd started on each node (by node name). */
   readonly weftd = new Map<string, WeftdProcess>();
   /** Pods created with addPod() and not deleted. */
@@ -229,7 +231,7 @@ export class Cluster {
   async startWeftd(node: ClusterNode, options: StartWeftdOptions = {}): Promise<WeftdProcess> {
     const paths = this.weftdPaths(node);
     const args = [...(options.redis !== false && this.redis ? ["--redis-url", this.redis.url] : []), ...(options.args ?? ["--ip-masq"])];
-    const child = this.spawn(node.netns, weftdArgv(paths, args), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(options.env ?? {}) } });
+    const child = this.spawn(node.netns, weftdArgv(paths, args, options.nodeArgs), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(options.env ?? {}) } });
     const weftd = new WeftdProcess(child, paths, node.name, { logFile: this.logFiles.get(child) });
     this.weftd.set(node.name, weftd);
     if (options.waitReady !== false) await weftd.ready({ timeoutMs: options.timeoutMs ?? 30_000 });
@@ -268,10 +270,13 @@ export class Cluster {
     await removeNamespace(pod.netns);
   }
 
-  /** Stops every process, deletes every namespace and the work directory. */
-  async destroy(): Promise<void> {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
+  /** Stops every process, deletes every namespace and the work directory. A second call waits for the first. */
+  destroy(): Promise<void> {
+    this.#destroying ??= this.#destroy();
+    return this.#destroying;
+  }
+
+  async #destroy(): Promise<void> {
     await Promise.all([...this.#children].map((c) => stopProcess(c, { graceMs: 2000 })));
     for (const ns of [...this.#namespaces].reverse()) await removeNamespace(ns).catch(() => undefined);
     // Anything left by a half-finished create (names are unique to this cluster).

@@ -1,4 +1,7 @@
 // testbed CLI: `testbed up` builds a cluster and holds it until Ctrl-C; `testbed down` removes a cluster's namespaces.
+import { readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createCluster, destroyClusterByName, destroyOnSignals } from "./cluster.ts";
 
@@ -30,7 +33,11 @@ if (values.help || !command) {
 }
 if (command === "down") {
   const removed = await destroyClusterByName(values.name!);
+  // Work directories (mkdtemp: wtb-<name>-XXXXXX) of clusters left running (demo --keep) or crashed.
+  const dirs = readdirSync(tmpdir()).filter((d) => new RegExp(`^wtb-${values.name}-[A-Za-z0-9]{6}$`).test(d));
+  for (const d of dirs) rmSync(join(tmpdir(), d), { recursive: true, force: true });
   console.log(removed.length ? `removed ${removed.join(" ")}` : `no namespaces of cluster ${values.name}`);
+  if (dirs.length) console.log(`removed ${dirs.map((d) => join(tmpdir(), d)).join(" ")}`);
 } else if (command === "up") {
   const cluster = await createCluster({ name: values.name, nodes: Number(values.nodes), redis: values.redis });
   destroyOnSignals(cluster);

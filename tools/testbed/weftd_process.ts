@@ -33,9 +33,9 @@ export function weftdPaths(workDir: string, nodeName: string): WeftdPaths {
 }
 
 /** The argv that runs weftd from source with the paths of one node. */
-export function weftdArgv(paths: WeftdPaths, extraArgs: readonly string[] = []): string[] {
+export function weftdArgv(paths: WeftdPaths, extraArgs: readonly string[] = [], nodeArgs: readonly string[] = []): string[] {
   return [
-    process.execPath, "--conditions=@weft/source", "--import=tsx", WEFTD_MAIN,
+    process.execPath, "--conditions=@weft/source", "--import=tsx", ...nodeArgs, WEFTD_MAIN,
     "--subnet-file", paths.subnetFile,
     "--cni-socket", paths.cniSocket,
     "--cni-data-dir", paths.cniDataDir,

@@ -117,7 +117,9 @@ export default async function run(): Promise<void> {
   try {
     const node = cluster.nodes[0]!;
     await cluster.setNetConf({ Network: "10.0.0.0/8", SubnetLen: 24, SubnetMax: "10.0.255.0", Backend: { Type: "vxlan" } });
-    const weftd = await cluster.startWeftd(node, { args: [], timeoutMs: 60_000 });
+    // WEFT_BENCH_CPU_PROF=<dir>: weftd writes a V8 CPU profile there when it stops (for finding where time goes).
+    const prof = process.env.WEFT_BENCH_CPU_PROF;
+    const weftd = await cluster.startWeftd(node, { args: [], timeoutMs: 60_000, ...(prof ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${prof}`] } : {}) });
     const redisPipe = (commands: string[][]) => execIn(cluster.redis!.netns, ["redis-cli", "-h", cluster.redis!.ip, "--pipe"], { input: resp(commands) });
 
     // Route events in the node namespace.

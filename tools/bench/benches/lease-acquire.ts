@@ -1,9 +1,12 @@
 // lease-acquire: 1,000 nodes acquire a subnet lease concurrently from one Redis (10.0.0.0/12, /24 subnets),
-// through the full LeaseManager protocol (list, flannel's choice, atomic Lua create, retries on lost races).
+// through LeaseManager + RedisLeaseRegistry: flannel's choice made by one atomic Lua script per node
+// (`allocate()`, no lost races); `declinedPerRun` counts acquisitions the script handed back to the generic
+// list + create path (expected 0 here), `lostRacesPerRun` the generic path's lost races (expected 0).
 // Baseline: 1,000 plain `SET key value NX PX` round trips on the same server over the same connections, the
 // floor for any allocation protocol. Checks: every node got a lease and no subnet is held twice (conflicts: 0).
-// Notes also give the Redis server's own CPU time per run (INFO cpu): all 1,000 simulated nodes share
-// this one Node.js process, so the wall time is mostly their JavaScript, which real nodes run in parallel.
+// Notes also give the Redis server's own CPU time per run (INFO cpu): ~0.1 ms of Lua per acquisition (the
+// script makes ~25 Redis calls: indexes, binary search, writes) against ~0.01 ms for a plain SET, which is
+// most of the remaining distance to the floor; all 1,000 simulated nodes also share this one Node.js process.
 import { Redis } from "ioredis";
 import { formatCidr, parseIp } from "@weft/ipam";
 import { parseNetConf } from "@weft/netconf";
