@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 
 const extra = process.argv.slice(2);
 const args = ["nx", "run-many", "-t", "test", "--outputStyle=stream", "--parallel=2", "--skipNxCache", ...extra];
-const child = spawn("npx", args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NX_DAEMON: "false", NX_TUI: "false", FORCE_COLOR: "0" } });
+const child = spawn("npx", args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NX_DAEMON: "false", NX_TUI: "false" } });
 
 const projects = new Map();
 const failedProjects = new Set();

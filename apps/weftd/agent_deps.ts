@@ -6,7 +6,6 @@ import { createHostGwBackend } from "@weft/backend-host-gw";
 import { createVxlanBackend } from "@weft/backend-vxlan";
 import { createCniServer, createPodNetwork, type CniPlugin } from "@weft/cni";
 import { createIpRoute } from "@weft/iproute";
-import { loadKubeConfig } from "@weft/kube";
 import { parseNetConf, type NetConf } from "@weft/netconf";
 import { createNftables } from "nftables-js";
 import {
@@ -110,6 +109,8 @@ export async function createAgentDeps(options: AgentOptions, context: { logger: 
       }
     };
   } else {
+    // Loaded only in kube mode: @kubernetes/client-node costs 0.5 s or more to import.
+    const { loadKubeConfig } = await import("@weft/kube");
     const kubeConfig = loadKubeConfig({
       ...(options.kubeconfigFile ? { kubeconfigPath: options.kubeconfigFile } : {}),
       ...(options.kubeApiUrl ? { apiUrl: options.kubeApiUrl } : {}),
