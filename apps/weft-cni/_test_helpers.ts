@@ -1,11 +1,10 @@
 // Shared scaffolding of this app's tests: the built forwarder, a throwaway host namespace with a
 // subnet.env, and runtime-like invocations of the binary.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createNetns, deleteNetns } from "@weft/testutils";
+import { createTestHost, type TestHost } from "@weft/testutils";
 import { execPlugin } from "@weft/cni/testing";
 import type { CniResponse } from "@weft/cni";
 
@@ -22,36 +21,19 @@ export function ensureForwarder(): string {
   return FORWARDER;
 }
 
-export interface Node {
-  host: string;
-  dir: string;
+export interface Node extends TestHost {
   socket: string;
-  pods: string[];
   conf(extra?: Record<string, unknown>): Record<string, unknown>;
-  pod(): Promise<string>;
-  cleanup(): Promise<void>;
 }
 
 export async function makeNode(): Promise<Node> {
-  const dir = mkdtempSync(join(tmpdir(), "weft-cnib-"));
-  writeFileSync(join(dir, "subnet.env"), "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.0.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
-  const host = await createNetns("cnbh");
-  const pods: string[] = [];
+  const node = await createTestHost("cnb", { files: { "subnet.env": "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.0.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n" } });
+  const { dir } = node;
   return {
-    host, dir, pods, socket: join(dir, "run", "cni.sock"),
+    ...node, socket: join(dir, "run", "cni.sock"),
     conf: (extra = {}) => ({
       cniVersion: "1.0.0", name: "cbr0", type: "weft", subnetFile: join(dir, "subnet.env"), dataDir: join(dir, "ipam"), stateDir: join(dir, "state"), ...extra,
     }),
-    async pod() {
-      const ns = await createNetns("cnbp");
-      pods.push(ns);
-      return ns;
-    },
-    async cleanup() {
-      for (const p of pods) await deleteNetns(p);
-      await deleteNetns(host);
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 

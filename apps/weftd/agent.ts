@@ -204,6 +204,7 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
   const peers = new Map<string, Lease>();
   const keyOf = (l: Lease) => `${cidrOrNone(l.subnet)}|${cidrOrNone(l.ipv6Subnet)}`;
   const pending = new Set<Promise<void>>();
+  const countPeers = () => metrics.peers.set([...peers.values()].filter((l) => (l.backendType ?? "").toLowerCase() === network.backendType).length);
   for await (const event of deps.leases.watch({ signal: options.signal, ownLease: options.ownLease })) {
     describe(event, logger);
     if (event.type === "own-removed") continue; // keepAlive re-publishes it
@@ -226,7 +227,6 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
       },
     );
     pending.add(applied);
-    const countPeers = () => metrics.peers.set([...peers.values()].filter((l) => (l.backendType ?? "").toLowerCase() === network.backendType).length);
     // Counted once a burst has settled: per event it would be O(peers²) for 1,000 new leases at once.
     void applied.finally(() => (end(), pending.delete(applied), pending.size === 0 && countPeers()));
   }

@@ -1,25 +1,12 @@
 // Private helpers for this package's tests.
 import type { ExternalInterface } from "@weft/backend";
+import { sampleNetConf } from "@weft/backend/testing";
 import { parseCidr, parseIp } from "@weft/ipam";
 import { FakeIpRoute } from "@weft/iproute/testing";
 import type { NetConf } from "@weft/netconf";
 import type { Lease } from "@weft/subnet";
 
-export const CONF: NetConf = {
-  network: parseCidr("10.244.0.0/16"),
-  subnetLen: 24,
-  subnetMin: undefined,
-  subnetMax: undefined,
-  enableIPv4: true,
-  enableIPv6: false,
-  ipv6Network: undefined,
-  ipv6SubnetLen: 0,
-  ipv6SubnetMin: undefined,
-  ipv6SubnetMax: undefined,
-  enableNFTables: false,
-  backendType: "host-gw",
-  backend: { Type: "host-gw" },
-};
+export const CONF: NetConf = sampleNetConf("host-gw");
 
 export const EXT: ExternalInterface = { name: "eth0", index: 2, mtu: 1500, address: parseIp("192.168.1.1") };
 

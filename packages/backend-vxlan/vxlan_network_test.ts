@@ -33,7 +33,7 @@ test("a snapshot programs neighbour, FDB entry and onlink route per peer, in tha
     "fdb 0e:2a:00:00:00:03 dev flannel.1 dst 198.51.100.3 self permanent",
   ]);
   assert.equal(lines(dump, /^route 10\.244/), ["route 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink", "route 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink"]);
-  const script = ip.lastBatch?.toString() ?? "";
+  const script = ip.batches.map((b) => b.toString()).join("");
   assert.ok(script.indexOf("neigh replace 10.244.2.0") < script.indexOf("fdb replace 0e:2a:00:00:00:02"));
   assert.ok(script.indexOf("fdb replace 0e:2a:00:00:00:02") < script.indexOf("route replace 10.244.2.0/24"));
 });

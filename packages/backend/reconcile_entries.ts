@@ -24,9 +24,10 @@ export interface EntriesKernel {
   /** The owned entries the kernel has now. */
   read(ownership: EntryOwnership): Promise<KernelEntries>;
   /**
-   * Applies a diff in one batch, in this order: route removals, neighbour removals, neighbour
-   * writes, FDB removals, FDB writes, route writes (writes with replace semantics), so a peer gets
-   * its neighbour, then its FDB entry, then its route. May have applied a prefix when it rejects.
+   * Applies a diff (writes with replace semantics): route removals first, then neighbour and FDB
+   * removals and writes (the two kinds may run concurrently), then route writes, so a peer gets its
+   * neighbour and FDB entry before its route, and loses its route before them. May have applied
+   * part of the diff when it rejects.
    */
   apply(diff: EntriesDiff): Promise<void>;
 }
@@ -70,8 +71,9 @@ export async function reconcileEntries(kernel: EntriesKernel, desired: KernelEnt
 
 /**
  * The {@linkcode EntriesKernel} over @weft/iproute: reads with `ip -json neigh/route` and
- * `bridge -json fdb` (a missing device reads as empty), writes one `Batch`: at most three
- * processes per pass (`ip -batch`, `bridge -batch`, `ip -batch`).
+ * `bridge -json fdb` (a missing device reads as empty), writes in at most three steps: route
+ * removals (only when FDB entries are removed too), then neighbours (`ip -batch`) and FDB entries
+ * (`bridge -batch`) at the same time, then route writes (`ip -batch`).
  */
 export function iprouteEntries(iproute: IpRoute): EntriesKernel {
   return {
@@ -106,16 +108,25 @@ export function iprouteEntries(iproute: IpRoute): EntriesKernel {
       return { neighbours, fdb, routes };
     },
     async apply(diff) {
-      // Per peer: neighbour, then FDB entry, then route (flannel's order; the route comes last so
-      // the kernel never ARPs). Runs as at most three processes: ip, bridge, ip.
-      const b = iproute.batch();
-      for (const r of diff.remove.routes) b.deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
-      for (const n of diff.remove.neighbours) b.deleteNeigh({ dev: n.dev, address: n.address });
-      for (const n of diff.add.neighbours) b.replaceNeigh({ dev: n.dev, address: n.address, lladdr: n.lladdr, state: "permanent" });
-      for (const f of diff.remove.fdb) b.deleteFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self" });
-      for (const f of diff.add.fdb) b.replaceFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self", permanent: true });
-      for (const r of diff.add.routes) b.replaceRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) });
-      if (b.size > 0) await iproute.apply(b);
+      // Per peer: neighbour and FDB entry, then route (the route comes last so the kernel never ARPs). The
+      // neighbour batch (ip) and the FDB batch (bridge) are independent and run at the same time; route writes
+      // wait for both. Route removals go first, on their own when FDB entries are removed too (a leaving peer
+      // loses its route before its FDB entry), else at the head of the neighbour batch.
+      const early = iproute.batch();
+      const neigh = iproute.batch();
+      const fdb = iproute.batch();
+      const late = iproute.batch();
+      const removeRoutesFirst = diff.remove.routes.length > 0 && diff.remove.fdb.length > 0;
+      for (const r of diff.remove.routes) (removeRoutesFirst ? early : neigh).deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
+      for (const n of diff.remove.neighbours) neigh.deleteNeigh({ dev: n.dev, address: n.address });
+      for (const n of diff.add.neighbours) neigh.replaceNeigh({ dev: n.dev, address: n.address, lladdr: n.lladdr, state: "permanent" });
+      for (const f of diff.remove.fdb) fdb.deleteFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self" });
+      for (const f of diff.add.fdb) fdb.replaceFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self", permanent: true });
+      for (const r of diff.add.routes) late.replaceRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) });
+      if (early.size > 0) await iproute.apply(early);
+      const both = await Promise.allSettled([neigh, fdb].filter((b) => b.size > 0).map((b) => iproute.apply(b)));
+      for (const r of both) if (r.status === "rejected") throw r.reason;
+      if (late.size > 0) await iproute.apply(late);
     },
   };
 }

@@ -68,22 +68,46 @@ const PEER2 = {
   routes: [{ dst: "10.244.2.0/24", dev: "flannel.1", via: "10.244.2.0", onlink: true }],
 };
 
-test("iprouteEntries().apply() writes neighbour, FDB entry and onlink route in that order", async () => {
+test("iprouteEntries().apply() writes neighbour and FDB entry (separate batches), then the onlink route", async () => {
   const ip = await vxlanHost();
+  const before = ip.batches.length;
   await iprouteEntries(ip).apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
-  assert.is(
-    ip.lastBatch?.toString(),
+  assert.equal(
+    ip.batches.slice(before).map((b) => b.toString()),
     [
-      "# ip",
-      "neigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev flannel.1 nud permanent",
-      "# bridge",
-      "fdb replace 0e:00:00:00:00:02 dev flannel.1 dst 192.168.1.2 self permanent",
-      "# ip",
-      "route replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink",
-      "",
-    ].join("\n"),
+      "# ip\nneigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev flannel.1 nud permanent\n",
+      "# bridge\nfdb replace 0e:00:00:00:00:02 dev flannel.1 dst 192.168.1.2 self permanent\n",
+      "# ip\nroute replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink\n",
+    ],
   );
   assert.match(ip.dump(), /neigh 10\.244\.2\.0 lladdr 0e:00:00:00:00:02 dev flannel\.1 nud permanent/);
+});
+
+test("iprouteEntries().apply() starts the route writes only after the neighbour and FDB batches have finished", async () => {
+  const ip = await vxlanHost();
+  const order: string[] = [];
+  const apply = ip.apply.bind(ip);
+  ip.apply = async (b, o) => {
+    const what = b.toString().split("\n")[1]!.split(" ")[0]!;
+    order.push(`start ${what}`);
+    await new Promise((r) => setTimeout(r, what === "fdb" ? 20 : 5));
+    await apply(b, o);
+    order.push(`end ${what}`);
+  };
+  await iprouteEntries(ip).apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
+  assert.equal(order, ["start neigh", "start fdb", "end neigh", "end fdb", "start route", "end route"]);
+});
+
+test("iprouteEntries().apply() removes a leaving peer's route before its neighbour and FDB entry", async () => {
+  const ip = await vxlanHost();
+  const kernel = iprouteEntries(ip);
+  await kernel.apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
+  const before = ip.batches.length;
+  await kernel.apply({ add: { neighbours: [], fdb: [], routes: [] }, remove: PEER2 });
+  const scripts = ip.batches.slice(before).map((b) => b.toString());
+  assert.is(scripts.length, 3);
+  assert.match(scripts[0]!, /^# ip\nroute del 10\.244\.2\.0\/24/);
+  assert.not.match(ip.dump(), /flannel\.1 (onlink|nud|dst)/);
 });
 
 test("iprouteEntries().read() returns owned entries only, and nothing for a missing device", async () => {

@@ -66,8 +66,10 @@ export function peerKey(lease: Pick<Lease, "subnet" | "ipv6Subnet">): string | u
  * When a full pass's batch fails, each peer is applied on its own so one bad peer (e.g. a host-gw
  * peer off this node's L2) gets a {@linkcode PeerError} while all others are served.
  *
- * Passes never overlap. Changes that arrive during a pass are merged into the next one, so a
- * caller that does not await each {@linkcode handleLeaseEvent} gets them applied in a few batches.
+ * Passes never overlap and start on the next macrotask (`setImmediate`) after they are requested, so
+ * every change made in the same tick (a burst of lease events) goes into one pass. Changes that
+ * arrive during a pass are merged into the next one, so a caller that does not await each
+ * {@linkcode handleLeaseEvent} gets them applied in a few batches.
  */
 export abstract class RouteNetwork implements Network {
   readonly lease: Lease;
@@ -88,6 +90,7 @@ export abstract class RouteNetwork implements Network {
   #full = true;
   #errors = new Map<string, Error>();
   #running: Promise<ReconcileReport> | undefined;
+  #starting: Promise<ReconcileReport> | undefined;
   #again: Promise<ReconcileReport> | undefined;
 
   constructor(options: RouteNetworkOptions) {
@@ -192,8 +195,17 @@ export abstract class RouteNetwork implements Network {
   }
 
   #schedule(): Promise<ReconcileReport> {
+    // A pass scheduled but not started yet takes every change made before it starts.
+    if (this.#starting) return this.#starting;
     if (!this.#running) {
-      this.#running = this.#pass().finally(() => (this.#running = undefined));
+      // Started on the next macrotask, not now: a burst of events delivered in one tick (1,000 leases written at
+      // once) then goes into one pass, instead of a pass for the first event and another for the rest.
+      const started = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.#starting = undefined;
+        return this.#pass();
+      });
+      this.#starting = started;
+      this.#running = started.finally(() => (this.#running = undefined));
       return this.#running;
     }
     this.#again ??= this.#running.catch(() => undefined).then(() => {

@@ -192,11 +192,30 @@ test("a peer removed while a full pass runs is removed by the next pass", async 
   assert.equal(kernel.entries(), entriesOf(3));
 });
 
-test("reconcile() coalesces concurrent requests into at most one extra pass", async () => {
+test("reconcile() requests made in the same tick share one pass", async () => {
   const kernel = new MemoryEntriesKernel();
   const net = new TestNetwork(kernel);
   await Promise.all([net.reconcile(), net.reconcile(), net.reconcile(), net.reconcile()]);
+  assert.is(net.passes, 1);
+});
+
+test("reconcile() coalesces requests made while a pass runs into one extra pass", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel);
+  const first = net.reconcile();
+  await new Promise((r) => setImmediate(r)); // the first pass has started
+  await Promise.all([first, net.reconcile(), net.reconcile(), net.reconcile()]);
   assert.is(net.passes, 2);
+});
+
+test("added events delivered in one tick are programmed by one pass", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
+  const applied = kernel.applied.length;
+  await Promise.all([2, 3, 4, 5, 6].map((n) => net.handleLeaseEvent({ type: "added", lease: lease(n) })));
+  assert.is(kernel.applied.length - applied, 1);
+  assert.equal(kernel.entries().routes.length, 5);
 });
 
 test("run() restores entries deleted by someone else and returns after abort", async () => {

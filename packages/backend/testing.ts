@@ -1,8 +1,9 @@
 /**
  * Test helpers for code that drives backends (the node agent): {@linkcode FakeBackend} and
  * {@linkcode FakeNetwork}, which acquire the lease like a real backend and record lease events
- * without touching the kernel, and {@linkcode MemoryEntriesKernel}, an in-memory kernel for
- * testing networks built on `RouteNetwork`.
+ * without touching the kernel; {@linkcode MemoryEntriesKernel}, an in-memory kernel for
+ * testing networks built on `RouteNetwork`; and {@linkcode sampleNetConf}, the usual backend test
+ * config (10.244.0.0/16 in /24 subnets).
  *
  * @example
  * ```ts
@@ -15,3 +16,4 @@
  */
 export * from "./fake_backend.ts";
 export * from "./memory_entries_kernel.ts";
+export * from "./sample_net_conf.ts";

@@ -1,10 +1,8 @@
 // Test scaffolding shared by this package's kernel tests: a throwaway "host" namespace with a
 // subnet.env and state directories, pods as namespaces, and CNI calls through dispatch().
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createNetns, deleteNetns } from "@weft/testutils";
+import { createTestHost, type TestHost } from "@weft/testutils";
 import { dispatch, type CniPlugin } from "./dispatch.ts";
 import type { CniExec, CniResponse } from "./types.ts";
 
@@ -12,39 +10,21 @@ export const SUBNET_ENV_V4 = "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.2
 export const SUBNET_ENV_DUAL =
   "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.0.1/24\nFLANNEL_IPV6_NETWORK=fd00:10::/56\nFLANNEL_IPV6_SUBNET=fd00:10::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n";
 
-export interface TestNode {
-  host: string;
-  dir: string;
+export interface TestNode extends TestHost {
   subnetFile: string;
   dataDir: string;
   stateDir: string;
-  pods: string[];
   conf(extra?: Record<string, unknown>): Record<string, unknown>;
-  pod(): Promise<string>;
-  cleanup(): Promise<void>;
 }
 
 export async function testNode(subnetEnv: string | null = SUBNET_ENV_V4): Promise<TestNode> {
-  const dir = mkdtempSync(join(tmpdir(), "weft-cni-"));
-  const subnetFile = join(dir, "subnet.env");
-  if (subnetEnv !== null) writeFileSync(subnetFile, subnetEnv);
-  const host = await createNetns("cnih");
-  const pods: string[] = [];
-  const node: TestNode = {
-    host, dir, subnetFile, dataDir: join(dir, "ipam"), stateDir: join(dir, "state"), pods,
-    conf: (extra = {}) => ({ cniVersion: "1.0.0", name: "cbr0", type: "weft", subnetFile, dataDir: join(dir, "ipam"), stateDir: join(dir, "state"), ...extra }),
-    async pod() {
-      const ns = await createNetns("cnip");
-      pods.push(ns);
-      return ns;
-    },
-    async cleanup() {
-      for (const p of pods) await deleteNetns(p);
-      await deleteNetns(host);
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const node = await createTestHost("cni", { files: subnetEnv === null ? {} : { "subnet.env": subnetEnv } });
+  const subnetFile = join(node.dir, "subnet.env");
+  const [dataDir, stateDir] = [join(node.dir, "ipam"), join(node.dir, "state")];
+  return {
+    ...node, subnetFile, dataDir, stateDir,
+    conf: (extra = {}) => ({ cniVersion: "1.0.0", name: "cbr0", type: "weft", subnetFile, dataDir, stateDir, ...extra }),
   };
-  return node;
 }
 
 export function call(plugin: CniPlugin, command: string, env: { id: string; netns?: string; ifname?: string }, conf: Record<string, unknown>): Promise<CniResponse> {

@@ -8,13 +8,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { runIpamStoreSuite } from "./_ipam_store_suite.ts";
+import { att } from "./_test_helpers.ts";
 import { DiskIpamStore } from "./disk_ipam_store.ts";
 import { parseIp } from "./parse_ip.ts";
 import { PodIpAllocator, RangeSetExhaustedError } from "./pod_ip_allocator.ts";
-import type { IpamAttachment } from "./types.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const att = (id: string, ifname = "eth0"): IpamAttachment => ({ containerId: id, ifname });
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), "weft-ipam-"));

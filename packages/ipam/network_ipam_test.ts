@@ -1,21 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { att, errorOf } from "./_test_helpers.ts";
 import { MemoryIpamStore } from "./memory_ipam_store.ts";
 import { NetworkIpam, RangeSetAllocationError } from "./network_ipam.ts";
 import { parseIp } from "./parse_ip.ts";
 import { RangeSetExhaustedError } from "./pod_ip_allocator.ts";
 
-const att = (id: string, ifname = "eth0") => ({ containerId: id, ifname });
 const DUAL = [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]];
-
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 test("allocate() returns one address per range set (host-local's dual-stack ADD vector)", async () => {
   const store = new MemoryIpamStore();

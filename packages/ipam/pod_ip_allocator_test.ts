@@ -1,13 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
+import { att, errorOf } from "./_test_helpers.ts";
 import { MemoryIpamStore } from "./memory_ipam_store.ts";
 import { parseIp } from "./parse_ip.ts";
 import { DuplicateAllocationError, IpNotAvailableError, PodIpAllocator, RangeSetExhaustedError } from "./pod_ip_allocator.ts";
 import type { IpRangeInput } from "./ip_range.ts";
 import type { IpamAttachment } from "./types.ts";
-
-const att = (id: string, ifname = "eth0"): IpamAttachment => ({ containerId: id, ifname });
 
 /** host-local allocator_test.go's mkalloc(): 192.168.1.0/29, range .1-.6, gateway .1. */
 function mkalloc(store = new MemoryIpamStore()): PodIpAllocator {
@@ -21,15 +20,6 @@ function tcAlloc(subnets: string[], ipmap: string[], lastIP?: string): PodIpAllo
     lastReserved: lastIP ? { 0: parseIp(lastIP) } : {},
   });
   return new PodIpAllocator(store, { ranges: subnets.map((subnet): IpRangeInput => ({ subnet })) });
-}
-
-async function errorOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 test("allocate() iterates from scratch .2,.3,.4,.5,.6 then fails (RangeIter from the beginning)", async () => {

@@ -38,6 +38,11 @@ export class LeaseWatcher {
     return [...this.#known.values()];
   }
 
+  #ownGone(own: Lease | undefined, out: LeaseEvent[]): void {
+    if (own && this.#ownPresent) out.push({ type: "own-removed", lease: own });
+    this.#ownPresent = false;
+  }
+
   /** Applies one registry event and returns the events to report, in order. */
   apply(event: RegistryEvent): LeaseEvent[] {
     const own = this.#own?.();
@@ -49,12 +54,7 @@ export class LeaseWatcher {
       if (ownKey !== undefined) this.#known.delete(ownKey);
     }
     const out: LeaseEvent[] = [];
-    const isOwn = (l: Lease) => ownKey !== undefined && leaseKey(l) === ownKey;
-    const ownHere = (l: Lease) => own !== undefined && sameOwner(l, own);
-    const ownGone = () => {
-      if (own && this.#ownPresent) out.push({ type: "own-removed", lease: own });
-      this.#ownPresent = false;
-    };
+    // Module-level helpers rather than closures made per call: apply() runs once per lease event (1,000 in a burst).
     if (!this.#started) {
       this.#started = true;
       if (event.type !== "snapshot") out.push({ type: "snapshot", leases: [] });
@@ -62,14 +62,14 @@ export class LeaseWatcher {
         const others: Lease[] = [];
         let ownSeen = false;
         for (const l of event.leases) {
-          if (isOwn(l)) ownSeen = ownHere(l);
+          if (isOwn(l, ownKey)) ownSeen = ownHere(l, own);
           else {
             others.push(l);
             this.#known.set(leaseKey(l), l);
           }
         }
         out.push({ type: "snapshot", leases: others });
-        if (own && !ownSeen) ownGone();
+        if (own && !ownSeen) this.#ownGone(own, out);
         return out;
       }
     }
@@ -78,7 +78,7 @@ export class LeaseWatcher {
         const next = new Map<string, Lease>();
         let ownSeen = false;
         for (const l of event.leases) {
-          if (isOwn(l)) ownSeen = ownHere(l);
+          if (isOwn(l, ownKey)) ownSeen = ownHere(l, own);
           else next.set(leaseKey(l), l);
         }
         for (const [k, l] of this.#known) if (!next.has(k)) out.push({ type: "removed", lease: l });
@@ -89,15 +89,15 @@ export class LeaseWatcher {
         this.#known = next;
         if (own) {
           if (ownSeen) this.#ownPresent = true;
-          else ownGone();
+          else this.#ownGone(own, out);
         }
         break;
       }
       case "added": {
         const l = event.lease;
-        if (isOwn(l)) {
-          if (ownHere(l)) this.#ownPresent = true;
-          else ownGone();
+        if (isOwn(l, ownKey)) {
+          if (ownHere(l, own)) this.#ownPresent = true;
+          else this.#ownGone(own, out);
           break;
         }
         const k = leaseKey(l);
@@ -108,8 +108,8 @@ export class LeaseWatcher {
       }
       case "removed": {
         const l = event.lease;
-        if (isOwn(l)) {
-          ownGone();
+        if (isOwn(l, ownKey)) {
+          this.#ownGone(own, out);
           break;
         }
         const k = leaseKey(l);
@@ -123,6 +123,14 @@ export class LeaseWatcher {
     }
     return out;
   }
+}
+
+function isOwn(l: Lease, ownKey: string | undefined): boolean {
+  return ownKey !== undefined && leaseKey(l) === ownKey;
+}
+
+function ownHere(l: Lease, own: Lease | undefined): boolean {
+  return own !== undefined && sameOwner(l, own);
 }
 
 /**

@@ -49,7 +49,9 @@
  *
  * Watch: keyspace notifications (`__keyspace@<db>__:<prefix>/subnets/*`, enabled with CONFIG SET
  * `notify-keyspace-events` += `K$gx` when allowed, re-applied after every reconnect since a restarted server
- * forgets it) are only a trigger: each notified key is re-read (GET + PTTL) and reported as added or removed.
+ * forgets it) are only a trigger: each notified key is re-read (GET + PTTL) and reported as added or removed. The
+ * keys notified in one burst (everything the socket delivered before the next macrotask) are re-read by one script
+ * call, so 1,000 leases written at once cost one round trip and their events are queued in one go.
  * The truth is a re-list, emitted as a `snapshot`: at start, after every (re)connection of the subscriber, and
  * every `resyncMs` (every `pollMs` when notifications cannot be enabled). The LeaseWatcher diffs snapshots, so
  * missed events, restarts with or without data, and expiries all converge.
@@ -242,6 +244,24 @@ repeat
     end
   end
 until cursor == "0"
+return out
+`;
+
+// The watch's re-read of notified keys: KEYS = the keys; returns value (nil when gone), pttl per key, flat. One
+// command for a whole burst of notifications (a pipeline of GET + PTTL per key costs the client two commands,
+// two promises and two replies a key).
+const FETCH_LUA = `
+local out = {}
+for i, k in ipairs(KEYS) do
+  local ok, v = pcall(redis.call, "GET", k)
+  if ok and v then
+    out[2 * i - 1] = v
+    out[2 * i] = redis.call("PTTL", k)
+  else
+    out[2 * i - 1] = false
+    out[2 * i] = ok and -2 or -3
+  end
+end
 return out
 `;
 
@@ -507,10 +527,13 @@ interface Script {
   lua: string;
   sha: string;
 }
+/** Keys re-read per script call by the watch (a burst of more is fetched by several calls at once). */
+const FETCH_CHUNK = 2_000;
 const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") });
 const WRITE = script(WRITE_LUA);
 const DELETE = script(DELETE_LUA);
 const LIST = script(LIST_LUA);
+const FETCH = script(FETCH_LUA);
 const LIST_FOR_OWNER = script(LIST_FOR_OWNER_LUA);
 const ALLOCATE = script(ALLOCATE_LUA);
 
@@ -824,26 +847,38 @@ export class RedisLeaseRegistry implements LeaseRegistry {
             failures = 0;
             queue.push({ type: "snapshot", leases });
           } else if (dirty.size > 0) {
+            // Let the event loop read everything the socket already has (a burst of notifications arrives in
+            // several chunks), so a burst is fetched with one script and reported in one go.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (relistWanted) continue;
             const keys = [...dirty];
             dirty.clear();
-            const pipe = this.#client.pipeline();
-            for (const k of keys) pipe.get(k).pttl(k);
-            const results = (await pipe.exec()) ?? [];
+            const chunks: string[][] = [];
+            for (let i = 0; i < keys.length; i += FETCH_CHUNK) chunks.push(keys.slice(i, i + FETCH_CHUNK));
+            const replies = await Promise.all(chunks.map((c) => this.#eval(FETCH, c, []) as Promise<(string | number | null)[]>));
             if (signal.aborted) break;
             const now = this.#now();
-            keys.forEach((k, i) => {
-              const [getErr, value] = results[2 * i] ?? [null, null];
-              const [, pttl] = results[2 * i + 1] ?? [null, -2];
-              if (!k.startsWith(subnetsPrefix)) return;
-              if (getErr) return void (relistWanted = true);
-              if (value === null || value === undefined) {
-                const parts = parseSubnetKey(k.slice(subnetsPrefix.length));
-                if (parts) queue.push({ type: "removed", lease: makeLease(parts, {}) });
-              } else {
-                const lease = this.#decode(k, String(value), Number(pttl), now);
-                if (lease) queue.push({ type: "added", lease });
+            for (let c = 0; c < chunks.length; c++) {
+              const chunk = chunks[c]!;
+              const flat = replies[c]!;
+              for (let i = 0; i < chunk.length; i++) {
+                const k = chunk[i]!;
+                const value = flat[2 * i];
+                const pttl = Number(flat[2 * i + 1] ?? -2);
+                if (!k.startsWith(subnetsPrefix)) continue;
+                if (pttl === -3) {
+                  relistWanted = true; // not a string key (GET failed): the re-list sorts it out
+                  continue;
+                }
+                if (value === null || value === undefined) {
+                  const parts = parseSubnetKey(k.slice(subnetsPrefix.length));
+                  if (parts) queue.push({ type: "removed", lease: makeLease(parts, {}) });
+                } else {
+                  const lease = this.#decode(k, String(value), pttl, now);
+                  if (lease) queue.push({ type: "added", lease });
+                }
               }
-            });
+            }
           }
         } catch (err) {
           if (signal.aborted) break;

@@ -12,3 +12,5 @@
 export * from "./requirements.ts";
 export * from "./netns.ts";
 export * from "./unique_name.ts";
+export * from "./underlay.ts";
+export * from "./test_host.ts";

@@ -3,28 +3,13 @@
 // `bridge -batch -` and one `ip -batch -` process) versus the same commands as hand-built text fed straight
 // to `bridge -n <ns> -batch -` and `ip -n <ns> -batch -`. Each run starts from a freshly created device
 // (untimed); runs alternate ABBA between the two sides, median of 6. Checks after the last run of each side: the kernel holds exactly 5,000 of each.
-import { spawn } from "node:child_process";
 import { createIpRoute } from "@weft/iproute";
 import { report, summarize } from "@weft/bench";
+import { run } from "./_run.ts";
 
 const PEERS = 5_000;
 const RUNS = 6;
 const DEV = "flannel.1";
-
-function run(argv: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = argv;
-    const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => (out += b));
-    child.stderr.on("data", (b: Buffer) => (err += b));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(" ")}: ${err.trim()}`))));
-    child.stdin.on("error", () => {});
-    child.stdin.end(input ?? "");
-  });
-}
 
 const mac = (i: number) => `0e:2a:00:00:${((i >> 8) & 255).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`;
 const peer = (i: number) => ({ subnet: `10.${64 + (i >> 8)}.${i & 255}.0`, publicIp: `198.18.${(i >> 8) + 1}.${(i & 255) || 1}`, mac: mac(i) });

@@ -6,32 +6,17 @@
 //   vxlan-peers/recheck-1000: the periodic full re-check when nothing changed (three listings + diff, no
 //     writes). Baseline: the same three listings run raw (`ip -j neigh`, `bridge -j fdb`, `ip -j route`).
 // Runs alternate ABBA, median of 6 each; the device is recreated (untimed) before every snapshot run.
-import { spawn } from "node:child_process";
 import { parseCidr, parseIp } from "@weft/ipam";
 import { createIpRoute } from "@weft/iproute";
-import type { NetConf } from "@weft/netconf";
 import type { Lease, LeaseAttrs } from "@weft/subnet";
 import { createVxlanBackend } from "@weft/backend-vxlan";
 import type { Network } from "@weft/backend";
+import { sampleNetConf } from "@weft/backend/testing";
 import { report, summarize } from "@weft/bench";
+import { run } from "./_run.ts";
 
 const PEERS = 1_000;
 const RUNS = 6;
-
-function run(argv: string[], input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = argv;
-    const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => (out += b));
-    child.stderr.on("data", (b: Buffer) => (err += b));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(" ")}: ${err.trim()}`))));
-    child.stdin.on("error", () => {});
-    child.stdin.end(input ?? "");
-  });
-}
 
 const hex = (n: number) => n.toString(16).padStart(2, "0");
 const peer = (i: number): Lease => ({
@@ -41,21 +26,7 @@ const peer = (i: number): Lease => ({
   backendData: { VNI: 1, VtepMAC: `0e:2a:00:00:${hex((i >> 8) & 255)}:${hex(i & 255)}` },
 });
 
-const CONF: NetConf = {
-  network: parseCidr("10.0.0.0/8"),
-  subnetLen: 24,
-  subnetMin: undefined,
-  subnetMax: undefined,
-  enableIPv4: true,
-  enableIPv6: false,
-  ipv6Network: undefined,
-  ipv6SubnetLen: 0,
-  ipv6SubnetMin: undefined,
-  ipv6SubnetMax: undefined,
-  enableNFTables: false,
-  backendType: "vxlan",
-  backend: { Type: "vxlan" },
-};
+const CONF = sampleNetConf("vxlan", { network: parseCidr("10.0.0.0/8") });
 
 export default async function main(): Promise<void> {
   const ns = `wt-vxp-${process.pid}`;
