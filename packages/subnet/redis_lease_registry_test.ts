@@ -126,6 +126,39 @@ if (missing) {
     assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
   });
 
+  test("watch() reports 300 leases written in one MULTI as 300 added events, and their deletion as 300 removed", async () => {
+    const c = client();
+    const prefix = "/burst-test";
+    const r = new RedisLeaseRegistry(client(), { prefix, resyncMs: 60_000 });
+    const stop = new AbortController();
+    const events: RegistryEvent[] = [];
+    const done = (async () => {
+      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
+    })();
+    const waitUntil = async (what: string, cond: () => boolean) => {
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline && !cond()) await new Promise((res) => setTimeout(res, 20));
+      assert.ok(cond(), `${what}: ${events.length} events`);
+    };
+    await waitUntil("snapshot", () => events.length > 0);
+    const keys = Array.from({ length: 300 }, (_, i) => `${prefix}/subnets/10.${20 + (i >> 8)}.${i & 255}.0-24`);
+    const value = (i: number) => JSON.stringify({ PublicIP: `192.0.2.${1 + (i % 250)}`, PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0e:00:00:00:00:01" } });
+    const multi = c.multi();
+    keys.forEach((k, i) => multi.set(k, value(i), "PX", 60_000));
+    await multi.exec();
+    await waitUntil("added", () => events.filter((e) => e.type === "added").length >= 300);
+    const added = events.filter((e): e is Extract<RegistryEvent, { type: "added" }> => e.type === "added");
+    assert.is(added.length, 300);
+    assert.equal(new Set(added.map((e) => formatCidr(e.lease.subnet!))).size, 300);
+    assert.ok(added.every((e) => e.lease.expiration !== undefined && e.lease.backendType === "vxlan"));
+    await c.del(...keys);
+    await waitUntil("removed", () => events.filter((e) => e.type === "removed").length >= 300);
+    stop.abort();
+    await done;
+    assert.is(events.filter((e) => e.type === "removed").length, 300);
+    assert.is(events.filter((e) => e.type === "snapshot").length, 1, "no re-list needed");
+  });
+
   test("watch() re-lists after its connection drops, catching changes it missed (no resync needed)", async () => {
     const c = client();
     const writer = registry();

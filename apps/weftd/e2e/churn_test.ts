@@ -55,7 +55,8 @@ test("weftd killed with SIGKILL and restarted while pods ping: at most one lost 
   assert.ok(m, `ping summary in:\n${out.slice(-500)}`);
   const sent = Number(m![1]);
   const lost = sent - Number(m![2]);
-  assert.ok(sent > 20, `${sent} packets sent during the restart`);
+  // The window is the restart plus 1 s at one ping per 100 ms: ≥ 10 packets whatever the restart takes.
+  assert.ok(sent >= 10, `${sent} packets sent during the restart`);
   assert.ok(lost <= 1, `${lost} of ${sent} packets lost`);
   const env = readSubnetEnvFile(cluster.weftdPaths(victim.node).subnetFile);
   assert.is(env.FLANNEL_SUBNET, victim.subnet.replace(".0/24", ".1/24"));

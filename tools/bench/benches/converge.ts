@@ -2,7 +2,7 @@
 //   converge/bulk-1000: 1,000 peer leases written at once (one MULTI/EXEC; flannel's key and JSON, VtepMAC): from
 //     writing EXEC to the redis-cli that queued them → time until weftd has
 //     the 1,000 routes in the node namespace (the route is each peer's last step, after neighbour and FDB; all
-//     three are counted at the end). Median of 3 rounds (leases deleted and their entries gone between rounds).
+//     three are counted at the end). Median of 5 rounds (leases deleted and their entries gone between rounds).
 //     Baseline: the same 3,000 entries fed raw to `bridge -batch -` (1,000 FDB) then `ip -batch -` (1,000
 //     neighbours + 1,000 routes) on a fresh flannel.1 in a fresh namespace. Target ratio ≤ 1.5.
 //   converge/single-peer: one new lease → its route in the kernel (seen by `ip monitor route`), median over 50.
@@ -13,7 +13,7 @@ import { createCluster, execIn, spawnIn, stopProcess, type Cluster } from "@weft
 import { report, summarize } from "@weft/bench";
 
 const PEERS = 1_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SINGLE = 50;
 const PREFIX = "/coreos.com/network";
 
