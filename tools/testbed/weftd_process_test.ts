@@ -20,11 +20,12 @@ test("weftdPaths() keeps every node's files apart under the work dir; weftdArgv(
 test("WeftdProcess.waitFor() finds a log line (also one already seen) and rejects when the process exits first", async () => {
   const dir = mkdtempSync(join(tmpdir(), "wtb-wp-"));
   try {
-    const child = spawn(process.execPath, ["-e", 'console.log(JSON.stringify({msg:"starting"}));setTimeout(()=>console.log(JSON.stringify({msg:"weftd is ready"})),100);setTimeout(()=>{},300)'], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--no-warnings", "-e", 'console.log(JSON.stringify({msg:"starting"}));setTimeout(()=>console.log(JSON.stringify({msg:"weftd is ready"})),100);setTimeout(()=>{},300)'], { stdio: ["ignore", "pipe", "pipe"] });
     const w = new WeftdProcess(child, weftdPaths(dir, "n"), "n");
     await w.ready({ timeoutMs: 5000 });
     assert.match(await w.waitFor(/starting/), "starting");
-    assert.equal(w.messages().slice(0, 2), ["starting", "weftd is ready"]);
+    // Node may add warnings of its own (e.g. about NO_COLOR/FORCE_COLOR in the environment) on stderr.
+    assert.equal(w.messages().filter((m) => !m.startsWith("(node:")).slice(0, 2), ["starting", "weftd is ready"]);
     await w.waitFor(/never/, { timeoutMs: 5000 }).then(
       () => assert.unreachable(),
       (err: Error) => assert.match(err.message, /exited/),
@@ -40,7 +41,7 @@ test("WeftdProcess follows a log file for detached processes", async () => {
   try {
     const log = join(dir, "log");
     writeFileSync(log, '{"msg":"one"}\n');
-    const child = spawn(process.execPath, ["-e", "setTimeout(()=>{},600)"], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["--no-warnings", "-e", "setTimeout(()=>{},600)"], { stdio: "ignore" });
     const w = new WeftdProcess(child, weftdPaths(dir, "n"), "n", { logFile: log });
     setTimeout(() => appendFileSync(log, '{"msg":"weftd is ready"}\n'), 150);
     await w.ready({ timeoutMs: 5000 });
