@@ -13,7 +13,7 @@
 // On SIGTERM the data plane stays as it is: pods keep talking while weftd restarts.
 import { lookupExternalInterface, type BackendRegistry, type ExternalInterface, type Logger, type Network } from "@weft/backend";
 import { formatCidr, tryParseIp, type Cidr, type IpAddr } from "@weft/ipam";
-import type { IpRoute } from "@weft/iproute";
+import type { IpRoute, IpSession } from "@weft/iproute";
 import { readSubnetEnv, writeSubnetEnv, type NetConf } from "@weft/netconf";
 import type { Lease, LeaseEvent, LeaseManager } from "@weft/subnet";
 import type { TrafficManager } from "@weft/traffic";
@@ -24,6 +24,8 @@ export interface AgentDeps {
   logger: Logger;
   /** Kernel access in the node's namespace. */
   iproute: IpRoute;
+  /** Opens a long-lived `ip -batch -` session in the node's namespace (the backend writes small batches through it). @default none */
+  ipSession?: () => IpSession;
   /** Reads net-conf.json (from the file or from Redis). */
   readNetConf(signal: AbortSignal): Promise<NetConf>;
   /** Leases over the chosen registry. */
@@ -130,6 +132,7 @@ export async function runAgent(settings: AgentSettings, deps: AgentDeps, options
 
   const backend = deps.backends.create(config.backendType, {
     iproute: deps.iproute,
+    ...(deps.ipSession ? { ipSession: deps.ipSession } : {}),
     externalInterface: ext,
     logger,
     ...(settings.resyncMs ? { resyncMs: settings.resyncMs } : {}),

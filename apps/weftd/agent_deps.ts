@@ -5,7 +5,7 @@ import { BackendRegistry, type BackendFactory, type Logger } from "@weft/backend
 import { createHostGwBackend } from "@weft/backend-host-gw";
 import { createVxlanBackend } from "@weft/backend-vxlan";
 import { createCniServer, createPodNetwork, type CniPlugin } from "@weft/cni";
-import { createIpRoute } from "@weft/iproute";
+import { createIpRoute, createIpSession } from "@weft/iproute";
 import { parseNetConf, type NetConf } from "@weft/netconf";
 import { createNftables } from "nftables-js";
 import {
@@ -139,6 +139,7 @@ export async function createAgentDeps(options: AgentOptions, context: { logger: 
     logger,
     metrics,
     iproute: createIpRoute(),
+    ipSession: () => createIpSession(),
     readNetConf,
     leases,
     ...(onReady ? { onReady } : {}),

@@ -3,10 +3,10 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BackendRegistry, noopLogger } from "@weft/backend";
+import { BackendRegistry, noopLogger, type BackendDeps } from "@weft/backend";
 import { FakeBackend } from "@weft/backend/testing";
 import { parseIp } from "@weft/ipam";
-import { FakeIpRoute } from "@weft/iproute/testing";
+import { FakeIpRoute, FakeIpSession } from "@weft/iproute/testing";
 import { parseNetConf } from "@weft/netconf";
 import { FakeNftables } from "nftables-js/testing";
 import { LeaseManager, MemoryLeaseRegistry } from "@weft/subnet";
@@ -88,6 +88,31 @@ test("runAgent() takes a lease, installs rules, writes subnet.env, becomes ready
     assert.match(await w.deps.metrics.registry.metrics(), "weft_peers 1");
     await other.release(peer);
     await until(() => net.peers.size === 0, "peer removed");
+  } finally {
+    controller.abort();
+    await running;
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test("runAgent() hands deps.ipSession to the backend it creates", async () => {
+  const w = await world();
+  const open = () => new FakeIpSession(w.ip);
+  let seen: BackendDeps | undefined;
+  w.deps.ipSession = open;
+  w.deps.backends = new BackendRegistry({
+    fake: (d) => {
+      seen = d;
+      return w.backend;
+    },
+  });
+  const controller = new AbortController();
+  const status: AgentStatus = { ready: false };
+  const running = runAgent(settings(w.dir), w.deps, { signal: controller.signal, status });
+  try {
+    await until(() => status.ready, "ready");
+    assert.is(seen?.ipSession, open);
+    assert.is(seen?.iproute, w.ip);
   } finally {
     controller.abort();
     await running;

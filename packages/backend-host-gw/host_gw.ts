@@ -68,6 +68,7 @@ class HostGwBackend implements Backend {
       lease,
       externalInterface: ext,
       iproute: this.#deps.iproute,
+      ...(this.#deps.ipSession ? { ipSession: this.#deps.ipSession } : {}),
       logger: this.#log,
       ...(this.#deps.resyncMs === undefined ? {} : { resyncMs: this.#deps.resyncMs }),
     });

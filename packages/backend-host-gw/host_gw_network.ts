@@ -1,7 +1,7 @@
 import type { ExternalInterface, KernelEntries, Logger, RouteEntry } from "@weft/backend";
 import { cidrText, PeerError, RouteNetwork } from "@weft/backend";
 import type { IpAddr, Cidr } from "@weft/ipam";
-import type { IpRoute } from "@weft/iproute";
+import type { IpRoute, IpSession } from "@weft/iproute";
 import type { NetConf } from "@weft/netconf";
 import type { Lease } from "@weft/subnet";
 
@@ -11,6 +11,8 @@ export interface HostGwNetworkOptions {
   readonly lease: Lease;
   readonly externalInterface: ExternalInterface;
   readonly iproute: IpRoute;
+  /** Opens a long-lived `ip -batch -` session in the namespace of `iproute`, for small writes (see RouteNetworkOptions.ipSession). @default none */
+  readonly ipSession?: () => IpSession;
   /** @default noopLogger */
   readonly logger?: Logger;
   /** @default 10000 */
@@ -36,6 +38,7 @@ export class HostGwNetwork extends RouteNetwork {
       lease: options.lease,
       mtu: options.externalInterface.mtu,
       iproute: options.iproute,
+      ...(options.ipSession ? { ipSession: options.ipSession } : {}),
       ownership: {
         entryDevices: [],
         routeDevices: [options.externalInterface.name],

@@ -99,6 +99,7 @@ class VxlanBackend implements Backend {
       ...(dev6 ? { deviceV6: dev6 } : {}),
       externalInterface: ext,
       iproute: this.#deps.iproute,
+      ...(this.#deps.ipSession ? { ipSession: this.#deps.ipSession } : {}),
       directRouting: cfg.directRouting,
       logger: this.#log,
       ...(this.#deps.resyncMs === undefined ? {} : { resyncMs: this.#deps.resyncMs }),

@@ -1,7 +1,7 @@
 import type { ExternalInterface, FdbEntry, KernelEntries, Logger, NeighbourEntry, RouteEntry } from "@weft/backend";
 import { cidrText, lookupDirectRoute, PeerError, RouteNetwork } from "@weft/backend";
 import type { Cidr, IpAddr } from "@weft/ipam";
-import type { IpRoute } from "@weft/iproute";
+import type { IpRoute, IpSession } from "@weft/iproute";
 import type { NetConf } from "@weft/netconf";
 import type { Lease } from "@weft/subnet";
 import { configureVxlanDevice, ensureVxlanDevice, watchLinkDeletion, type VxlanDeviceSpec } from "./device.ts";
@@ -18,6 +18,8 @@ export interface VxlanNetworkOptions {
   readonly deviceV6?: VxlanDeviceSpec;
   readonly externalInterface: ExternalInterface;
   readonly iproute: IpRoute;
+  /** Opens a long-lived `ip -batch -` session in the namespace of `iproute`, for small writes (see RouteNetworkOptions.ipSession). @default none */
+  readonly ipSession?: () => IpSession;
   /** Route peers on the same L2 directly instead of through the tunnel; @default false */
   readonly directRouting?: boolean;
   /** @default noopLogger */
@@ -85,6 +87,7 @@ export class VxlanNetwork extends RouteNetwork {
       lease,
       mtu: options.mtu,
       iproute: options.iproute,
+      ...(options.ipSession ? { ipSession: options.ipSession } : {}),
       ownership: {
         entryDevices: families.map((f) => f.spec.name),
         // the external interface too: direct routes, and leftovers when DirectRouting is switched off

@@ -1,6 +1,6 @@
 import type { Cidr } from "@weft/ipam";
 import { cidrContains, formatCidr, tryParseCidr } from "@weft/ipam";
-import type { IpRoute } from "@weft/iproute";
+import type { Batch, IpRoute, IpSession } from "@weft/iproute";
 import { isNotFound } from "@weft/iproute";
 import { diffEntries, isEmptyEntries, type EntriesDiff, type FdbEntry, type KernelEntries, type NeighbourEntry, type RouteEntry } from "./kernel_entries.ts";
 
@@ -69,13 +69,36 @@ export async function reconcileEntries(kernel: EntriesKernel, desired: KernelEnt
   return diff;
 }
 
+/** Options for {@linkcode iprouteEntries}. */
+export interface IprouteEntriesOptions {
+  /**
+   * The long-lived `ip -batch -` session to write small `ip` batches through (in the namespace of `iproute`),
+   * looked up per write; undefined (or a closed session) = start `ip -batch` per batch. @default none
+   */
+  readonly session?: () => IpSession | undefined;
+  /**
+   * `ip` batches with at most this many operations go through the session, larger ones through a
+   * process of their own: the session follows each line with a progress marker (`ip link show dev lo`),
+   * about 20 µs more per line than a batch process of its own, so past about 200 lines one process start
+   * (about 5 ms) is the cheaper one (1 neighbour: 0.6 ms vs 5 ms; 1,000: 37 ms vs 20 ms). @default 200
+   */
+  readonly sessionMaxOps?: number;
+}
+
 /**
  * The {@linkcode EntriesKernel} over @weft/iproute: reads with `ip -json neigh/route` and
  * `bridge -json fdb` (a missing device reads as empty), writes in at most three steps: route
  * removals (only when FDB entries are removed too), then neighbours (`ip -batch`) and FDB entries
- * (`bridge -batch`) at the same time, then route writes (`ip -batch`).
+ * (`bridge -batch`) at the same time, then route writes (`ip -batch`). With a session
+ * ({@linkcode IprouteEntriesOptions.session}) small `ip` batches are written through it (no process start).
  */
-export function iprouteEntries(iproute: IpRoute): EntriesKernel {
+export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions = {}): EntriesKernel {
+  const maxOps = options.sessionMaxOps ?? 200;
+  if (!(maxOps >= 0)) throw new RangeError(`sessionMaxOps must be a number >= 0, got ${maxOps}`);
+  const applyIp = (batch: Batch): Promise<void> => {
+    const session = batch.size <= maxOps ? options.session?.() : undefined;
+    return session ? session.apply(batch) : iproute.apply(batch);
+  };
   return {
     async read(ownership) {
       // all listings at once: each is one process
@@ -123,10 +146,10 @@ export function iprouteEntries(iproute: IpRoute): EntriesKernel {
       for (const f of diff.remove.fdb) fdb.deleteFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self" });
       for (const f of diff.add.fdb) fdb.replaceFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self", permanent: true });
       for (const r of diff.add.routes) late.replaceRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) });
-      if (early.size > 0) await iproute.apply(early);
-      const both = await Promise.allSettled([neigh, fdb].filter((b) => b.size > 0).map((b) => iproute.apply(b)));
+      if (early.size > 0) await applyIp(early);
+      const both = await Promise.allSettled([neigh.size > 0 ? applyIp(neigh) : undefined, fdb.size > 0 ? iproute.apply(fdb) : undefined]);
       for (const r of both) if (r.status === "rejected") throw r.reason;
-      if (late.size > 0) await iproute.apply(late);
+      if (late.size > 0) await applyIp(late);
     },
   };
 }

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseCidr } from "@weft/ipam";
 import { MemoryEntriesKernel } from "./memory_entries_kernel.ts";
-import { FakeIpRoute } from "@weft/iproute/testing";
+import { FakeIpRoute, FakeIpSession } from "@weft/iproute/testing";
 import { iprouteEntries, ownsFdb, ownsNeighbour, ownsRoute, reconcileEntries, type EntryOwnership } from "./reconcile_entries.ts";
 
 const OWN: EntryOwnership = {
@@ -81,6 +81,30 @@ test("iprouteEntries().apply() writes neighbour and FDB entry (separate batches)
     ],
   );
   assert.match(ip.dump(), /neigh 10\.244\.2\.0 lladdr 0e:00:00:00:00:02 dev flannel\.1 nud permanent/);
+});
+
+test("iprouteEntries() with a session writes small ip batches through it and FDB and large batches on their own", async () => {
+  const ip = await vxlanHost();
+  const session = new FakeIpSession(ip.forNetns(undefined)); // same kernel, its own batch record
+  const before = ip.batches.length;
+  const kernel = iprouteEntries(ip, { session: () => session, sessionMaxOps: 2 });
+  await kernel.apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
+  assert.equal(
+    session.jobs.map((j) => j.batch.toString()),
+    ["# ip\nneigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev flannel.1 nud permanent\n", "# ip\nroute replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink\n"],
+  );
+  assert.equal(ip.batches.slice(before).map((b) => b.toString()), ["# bridge\nfdb replace 0e:00:00:00:00:02 dev flannel.1 dst 192.168.1.2 self permanent\n"]);
+  assert.match(ip.dump(), /10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink/);
+  // three neighbours are more than sessionMaxOps: a batch process of its own
+  const three = ["10.244.3.0", "10.244.4.0", "10.244.5.0"].map((address, i) => ({ dev: "flannel.1", address, lladdr: `0e:00:00:00:00:0${i + 3}` }));
+  await kernel.apply({ add: { neighbours: three, fdb: [], routes: [] }, remove: { neighbours: [], fdb: [], routes: [] } });
+  assert.is(session.jobs.length, 2);
+  assert.is(ip.lastBatch?.size, 3);
+  // no session (e.g. closed): everything on its own
+  await iprouteEntries(ip, { session: () => undefined }).apply({ add: { neighbours: three.slice(0, 1), fdb: [], routes: [] }, remove: { neighbours: [], fdb: [], routes: [] } });
+  assert.is(session.jobs.length, 2);
+  assert.is(ip.lastBatch?.size, 1);
+  assert.throws(() => iprouteEntries(ip, { sessionMaxOps: -1 }), (e: unknown) => e instanceof RangeError && /sessionMaxOps/.test((e as Error).message));
 });
 
 test("iprouteEntries().apply() starts the route writes only after the neighbour and FDB batches have finished", async () => {

@@ -1,5 +1,5 @@
 import type { Cidr } from "@weft/ipam";
-import type { IpRoute } from "@weft/iproute";
+import type { IpRoute, IpSession } from "@weft/iproute";
 import type { Lease, LeaseEvent } from "@weft/subnet";
 import { sleep } from "./_sleep.ts";
 import { diffEntries, isEmptyEntries, mergeEntries, type EntriesDiff, type KernelEntries } from "./kernel_entries.ts";
@@ -20,8 +20,14 @@ export interface RouteNetworkOptions {
   readonly iproute: IpRoute;
   /** Which kernel entries this network owns (only those are ever removed). */
   readonly ownership: EntryOwnership;
-  /** How entries are read and written; @default iprouteEntries(iproute) */
+  /** How entries are read and written; @default iprouteEntries(iproute), writing small batches through `ipSession` when given */
   readonly kernel?: EntriesKernel;
+  /**
+   * Opens a long-lived `ip -batch -` session in the namespace of `iproute` (unused when `kernel` is given).
+   * Opened at the first small write, closed when {@linkcode RouteNetwork.run} ends (later writes start
+   * `ip` per batch). @default none
+   */
+  readonly ipSession?: () => IpSession;
   /** @default noopLogger */
   readonly logger?: Logger;
   /** Period of the re-check in {@linkcode RouteNetwork.run}; @default 10000 (flannel's routeCheck) */
@@ -92,6 +98,9 @@ export abstract class RouteNetwork implements Network {
   #running: Promise<ReconcileReport> | undefined;
   #starting: Promise<ReconcileReport> | undefined;
   #again: Promise<ReconcileReport> | undefined;
+  readonly #openSession: (() => IpSession) | undefined;
+  #session: IpSession | undefined;
+  #sessionEnded = false;
 
   constructor(options: RouteNetworkOptions) {
     this.lease = options.lease;
@@ -99,7 +108,8 @@ export abstract class RouteNetwork implements Network {
     this.backendType = options.backendType.toLowerCase();
     this.iproute = options.iproute;
     this.ownership = options.ownership;
-    this.kernel = options.kernel ?? iprouteEntries(options.iproute);
+    this.#openSession = options.kernel ? undefined : options.ipSession;
+    this.kernel = options.kernel ?? iprouteEntries(options.iproute, { session: () => this.#currentSession() });
     this.log = options.logger ?? noopLogger;
     this.#resyncMs = options.resyncMs ?? 10_000;
   }
@@ -192,6 +202,16 @@ export abstract class RouteNetwork implements Network {
     }
     await watching;
     await this.#running?.catch(() => undefined);
+    this.#sessionEnded = true;
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.close();
+  }
+
+  /** The ip session for small writes, opened on first use; undefined without one or after run() ended. */
+  #currentSession(): IpSession | undefined {
+    if (!this.#openSession || this.#sessionEnded) return undefined;
+    return (this.#session ??= this.#openSession());
   }
 
   #schedule(): Promise<ReconcileReport> {

@@ -1,6 +1,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { IpRoute } from "@weft/iproute";
+import { FakeIpRoute, FakeIpSession } from "@weft/iproute/testing";
 import type { Lease } from "@weft/subnet";
 import type { KernelEntries } from "./kernel_entries.ts";
 import { MemoryEntriesKernel } from "./memory_entries_kernel.ts";
@@ -232,6 +233,47 @@ test("run() restores entries deleted by someone else and returns after abort", a
   await running;
   assert.equal(kernel.entries(), entriesOf(2));
   assert.ok(lines.some((l) => l.msg === "repaired kernel entries changed by someone else"));
+});
+
+test("an ipSession is opened at the first write, used for small batches, and closed when run() ends", async () => {
+  const ip = new FakeIpRoute();
+  await ip.link.add({ type: "veth", name: "eth0", peer: { name: "peer0" }, up: true });
+  await ip.address.add({ dev: "eth0", address: "192.168.1.1/24" });
+  const sessions: FakeIpSession[] = [];
+  class GwNetwork extends RouteNetwork {
+    protected override peerEntries(peer: Lease): KernelEntries {
+      return { neighbours: [], fdb: [], routes: [{ dst: cidrText(peer.subnet!), dev: "eth0", via: peer.publicIp!.address }] };
+    }
+  }
+  const net = new GwNetwork({
+    backendType: "test",
+    lease: lease(1),
+    mtu: 1500,
+    iproute: ip,
+    ipSession: () => {
+      const s = new FakeIpSession(ip.forNetns(undefined));
+      sessions.push(s);
+      return s;
+    },
+    ownership: { entryDevices: [], routeDevices: ["eth0"], routeNetworks: [NET], exclude: [lease(1).subnet!] },
+  });
+  assert.is(sessions.length, 0, "nothing opened before a write");
+  const stop = new AbortController();
+  const running = net.run(stop.signal);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [lease(2)] });
+  await net.handleLeaseEvent({ type: "added", lease: lease(3) });
+  assert.is(sessions.length, 1);
+  assert.equal(sessions[0]!.jobs.map((j) => j.batch.toString()), ["# ip\nroute replace 10.244.2.0/24 via 192.168.1.2 dev eth0\n", "# ip\nroute replace 10.244.3.0/24 via 192.168.1.3 dev eth0\n"]);
+  stop.abort();
+  await running;
+  const closedErr = await sessions[0]!.apply(ip.batch().deleteRoute({ dst: "10.244.2.0/24" })).then(() => undefined, (e: unknown) => e);
+  assert.match(String(closedErr), /closed/, "closed when run() ended");
+  // after run(): writes go through batch processes of their own
+  await net.handleLeaseEvent({ type: "added", lease: lease(4) });
+  assert.is(sessions.length, 1);
+  assert.is(sessions[0]!.jobs.length, 2);
+  assert.is(ip.lastBatch?.toString(), "# ip\nroute replace 10.244.4.0/24 via 192.168.1.4 dev eth0\n");
+  assert.match(ip.dump(), /10\.244\.4\.0\/24 via 192\.168\.1\.4 dev eth0/);
 });
 
 test("handleLeaseEvent(own-removed) changes nothing and warns", async () => {

@@ -1,5 +1,5 @@
 import type { IpAddr } from "@weft/ipam";
-import type { IpRoute } from "@weft/iproute";
+import type { IpRoute, IpSession } from "@weft/iproute";
 import type { NetConf } from "@weft/netconf";
 import type { Lease, LeaseAttrs, LeaseEvent } from "@weft/subnet";
 
@@ -98,6 +98,12 @@ export interface BackendDeps {
   readonly logger?: Logger;
   /** How often kernel state is re-checked and repaired; @default 10000 (flannel's routeCheck period) */
   readonly resyncMs?: number;
+  /**
+   * Opens a long-lived `ip -batch -` session in the same namespace as `iproute` (e.g. `() => createIpSession()`);
+   * networks then write small batches through it instead of starting `ip` per batch (see
+   * `IprouteEntriesOptions`). @default none (every batch starts its own process)
+   */
+  readonly ipSession?: () => IpSession;
 }
 
 /** Builds a backend; third-party backend packages export one of these. */

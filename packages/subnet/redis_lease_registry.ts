@@ -47,9 +47,14 @@
  * (SCAN, no values) plus this node's complete lease, if any. The watch and `list()` read everything (SCAN + GET
  * + PTTL in one script: one round trip, an atomic snapshot).
  *
- * Watch: keyspace notifications (`__keyspace@<db>__:<prefix>/subnets/*`, enabled with CONFIG SET
- * `notify-keyspace-events` += `K$gx` when allowed, re-applied after every reconnect since a restarted server
- * forgets it) are only a trigger: each notified key is re-read (GET + PTTL) and reported as added or removed. The
+ * Watch: keyevent notifications (`__keyevent@<db>__:<event>` for the events that can change or remove a string
+ * key: set, del, expired, rename_*, ...; the key is the message, filtered by `<prefix>/subnets/` here; enabled with
+ * CONFIG SET `notify-keyspace-events` += `E$gx` when allowed, re-applied after every reconnect since a restarted
+ * server forgets it) are only a trigger: each notified key is re-read (GET + PTTL) and reported as added or
+ * removed. Keyevent channels rather than keyspace ones because a `SET … PX` (every lease write) notifies both
+ * `set` and `expire`: the `expire` event (a TTL-only change, which the LeaseWatcher drops as a renewal anyway)
+ * is not subscribed, so a burst of 1,000 writes costs 1,000 notifications to decode, not 2,000. The price: the
+ * subscriber also receives these events for keys outside the prefix (filtered here; Redis for Weft is dedicated). The
  * keys notified in one burst (everything the socket delivered before the next macrotask) are re-read by one script
  * call, so 1,000 leases written at once cost one round trip and their events are queued in one go.
  * The truth is a re-list, emitted as a `snapshot`: at start, after every (re)connection of the subscriber, and
@@ -91,11 +96,11 @@ export const DEFAULT_REDIS_PREFIX = "/coreos.com/network";
 export interface RedisLeaseRegistryOptions {
   /** Key prefix (flannel's `--etcd-prefix`). @default "/coreos.com/network" */
   prefix?: string;
-  /** Full re-list period of a watch while keyspace notifications work. @default 60_000 */
+  /** Full re-list period of a watch while keyevent notifications work. @default 60_000 */
   resyncMs?: number;
-  /** Re-list period of a watch when keyspace notifications cannot be enabled. @default 5_000 */
+  /** Re-list period of a watch when keyevent notifications cannot be enabled. @default 5_000 */
   pollMs?: number;
-  /** Enable keyspace notifications with CONFIG SET when they are off (errors are tolerated). @default true */
+  /** Enable keyevent notifications (`E$gx`) with CONFIG SET when they are off (errors are tolerated). @default true */
   configureNotifications?: boolean;
   /** Clock in ms since the epoch, for `expiration`. @default Date.now */
   now?: () => number;
@@ -614,6 +619,14 @@ function windowArgs(prefix: string, w: SubnetWindow | undefined, previous: Cidr 
 }
 
 /** Escapes glob characters for SCAN MATCH / PSUBSCRIBE patterns. */
+/**
+ * The keyevent channels the watch subscribes to: every event (of the `$`, `g` and `x` classes it enables) after
+ * which a key of the prefix may hold a different value or be gone. `expire`/`persist` (TTL-only changes) are left
+ * out on purpose (see the module notes); an EXPIRE that deletes the key notifies `del`. `evicted` arrives only
+ * when the operator enabled the `e` class.
+ */
+const KEYEVENTS = ["set", "setrange", "append", "incrby", "incrbyfloat", "del", "expired", "evicted", "rename_from", "rename_to", "move_from", "move_to", "copy_to", "restore"] as const;
+
 function globEscape(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
@@ -803,8 +816,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
   async #runWatch(queue: AsyncQueue<RegistryEvent>, signal: AbortSignal): Promise<void> {
     const subnetsPrefix = `${this.prefix}/subnets/`;
     const db = Number((this.#client.options as { db?: number }).db ?? 0);
-    const channelPrefix = `__keyspace@${db}__:`;
-    const pattern = `${channelPrefix}${globEscape(subnetsPrefix)}*`;
+    const channels = KEYEVENTS.map((e) => `__keyevent@${db}__:${e}`);
     const sub = this.#client.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
     let notifications = false;
     let relistWanted = true;
@@ -815,9 +827,9 @@ export class RedisLeaseRegistry implements LeaseRegistry {
       w?.();
     };
     const dirty = new Set<string>();
-    sub.on("pmessage", (_p: string, channel: string) => {
-      if (!channel.startsWith(channelPrefix)) return;
-      dirty.add(channel.slice(channelPrefix.length));
+    sub.on("message", (_channel: string, key: string) => {
+      if (!key.startsWith(subnetsPrefix)) return;
+      dirty.add(key);
       poke();
     });
     sub.on("ready", () => {
@@ -832,7 +844,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     let failures = 0;
     try {
       await sub.connect().catch((err: unknown) => this.#onWatchError?.(err));
-      await sub.psubscribe(pattern).catch((err: unknown) => this.#onWatchError?.(err));
+      await sub.subscribe(...channels).catch((err: unknown) => this.#onWatchError?.(err));
       while (!signal.aborted) {
         const period = notifications ? this.#resyncMs : this.#pollMs;
         try {
@@ -907,13 +919,13 @@ export class RedisLeaseRegistry implements LeaseRegistry {
     }
   }
 
-  /** Makes sure keyspace notifications for string and generic events (set, del, expired) are on. */
+  /** Makes sure keyevent notifications for string and generic events (set, del, expired) are on. */
   async #ensureNotifications(): Promise<boolean> {
     try {
       const reply = (await this.#client.config("GET", "notify-keyspace-events")) as string[];
       const flags = reply[1] ?? "";
       const hasAll = flags.includes("A");
-      const needed = ["K", ...(hasAll ? [] : ["$", "g", "x"])].filter((f) => !flags.includes(f));
+      const needed = ["E", ...(hasAll ? [] : ["$", "g", "x"])].filter((f) => !flags.includes(f));
       if (needed.length === 0) return true;
       if (!this.#configure) return false;
       await this.#client.config("SET", "notify-keyspace-events", flags + needed.join(""));

@@ -86,7 +86,7 @@ if (missing) {
     assert.ok(await client().exists("/hostgw/network/subnets/10.11.1.0-24"));
   });
 
-  test("watch() works without keyspace notifications (CONFIG refused) by polling", async () => {
+  test("watch() works without keyevent notifications (CONFIG refused) by polling", async () => {
     const c = client();
     await c.config("SET", "notify-keyspace-events", "");
     const r = new RedisLeaseRegistry(client(), { configureNotifications: false, pollMs: 200, resyncMs: 60_000 });
@@ -105,7 +105,7 @@ if (missing) {
     assert.is((await c.config("GET", "notify-keyspace-events"))[1], "", "left the server config alone");
   });
 
-  test("watch() enables keyspace notifications and reports a set as added without waiting for a resync", async () => {
+  test("watch() enables keyevent notifications and reports a set as added without waiting for a resync", async () => {
     const c = client();
     await c.config("SET", "notify-keyspace-events", "");
     const r = new RedisLeaseRegistry(client(), { resyncMs: 60_000 });
@@ -117,13 +117,42 @@ if (missing) {
     const deadline0 = Date.now() + 3_000;
     while (Date.now() < deadline0 && events.length === 0) await new Promise((res) => setTimeout(res, 20));
     const flags = (await c.config("GET", "notify-keyspace-events"))[1] ?? "";
-    assert.ok(["K", "$", "g", "x"].every((f) => flags.includes(f)), flags);
+    assert.ok(["E", "$", "g", "x"].every((f) => flags.includes(f)), flags);
     await r.create({ subnet: parseCidr("10.5.8.0/24"), publicIp: parseIp("1.1.1.1") });
     const deadline = Date.now() + 2_000;
     while (Date.now() < deadline && !events.some((e) => e.type === "added")) await new Promise((res) => setTimeout(res, 20));
     stop.abort();
     await done;
     assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
+  });
+
+  test("watch() reports a lease renamed into the prefix and ignores keyevents of keys outside it", async () => {
+    const c = client();
+    const prefix = "/rename-test";
+    const r = new RedisLeaseRegistry(client(), { prefix, resyncMs: 60_000 });
+    const stop = new AbortController();
+    const events: RegistryEvent[] = [];
+    const done = (async () => {
+      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
+    })();
+    const waitUntil = async (what: string, cond: () => boolean) => {
+      const deadline = Date.now() + 3_000;
+      while (Date.now() < deadline && !cond()) await new Promise((res) => setTimeout(res, 20));
+      assert.ok(cond(), `${what}: ${JSON.stringify(events.map((e) => e.type))}`);
+    };
+    await waitUntil("snapshot", () => events.length > 0);
+    const value = JSON.stringify({ PublicIP: "192.0.2.9", PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0e:00:00:00:00:09" } });
+    await c.set("/elsewhere/subnets/10.30.1.0-24", value);
+    await c.rename("/elsewhere/subnets/10.30.1.0-24", `${prefix}/subnets/10.30.1.0-24`);
+    await waitUntil("added", () => events.some((e) => e.type === "added"));
+    await c.set("/elsewhere/subnets/10.30.2.0-24", value);
+    await new Promise((res) => setTimeout(res, 200));
+    stop.abort();
+    await done;
+    assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
+    const added = events[1] as Extract<RegistryEvent, { type: "added" }>;
+    assert.is(formatCidr(added.lease.subnet!), "10.30.1.0/24");
+    await c.del(`${prefix}/subnets/10.30.1.0-24`, "/elsewhere/subnets/10.30.2.0-24");
   });
 
   test("watch() reports 300 leases written in one MULTI as 300 added events, and their deletion as 300 removed", async () => {
@@ -184,7 +213,7 @@ if (missing) {
     assert.is(events.length, 1, "the deletion was not notified");
     await c.call("CLIENT", "KILL", "TYPE", "pubsub");
     await waitFor(() => events.some((e, i) => i > 0 && e.type === "snapshot" && e.leases.length === 0), "a fresh, empty snapshot");
-    assert.ok(((await c.config("GET", "notify-keyspace-events"))[1] ?? "").includes("K"), "notifications re-enabled");
+    assert.ok(((await c.config("GET", "notify-keyspace-events"))[1] ?? "").includes("E"), "notifications re-enabled");
     stop.abort();
     await done;
   });
