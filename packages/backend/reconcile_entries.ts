@@ -93,7 +93,7 @@ export interface IprouteEntriesOptions {
  * ({@linkcode IprouteEntriesOptions.session}) small `ip` batches are written through it (no process start).
  */
 export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions = {}): EntriesKernel {
-  const maxOps = options.sessionMaxOps ?? 200;
+  const maxOps = options.sessionMaxOps ?? Infinity;
   if (!(maxOps >= 0)) throw new RangeError(`sessionMaxOps must be a number >= 0, got ${maxOps}`);
   const applyIp = (batch: Batch): Promise<void> => {
     const session = batch.size <= maxOps ? options.session?.() : undefined;
@@ -135,19 +135,28 @@ export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions 
       // neighbour batch (ip) and the FDB batch (bridge) are independent and run at the same time; route writes
       // wait for both. Route removals go first, on their own when FDB entries are removed too (a leaving peer
       // loses its route before its FDB entry), else at the head of the neighbour batch.
-      const early = iproute.batch();
-      const neigh = iproute.batch();
-      const fdb = iproute.batch();
-      const late = iproute.batch();
+      // Each batch is built right before it is started (building 1,000 operations takes a few ms), so the route
+      // batch is built while the neighbour and FDB writes run.
       const removeRoutesFirst = diff.remove.routes.length > 0 && diff.remove.fdb.length > 0;
-      for (const r of diff.remove.routes) (removeRoutesFirst ? early : neigh).deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
+      if (removeRoutesFirst) {
+        const early = iproute.batch();
+        for (const r of diff.remove.routes) early.deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
+        await applyIp(early);
+      }
+      const neigh = iproute.batch();
+      if (!removeRoutesFirst) for (const r of diff.remove.routes) neigh.deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
       for (const n of diff.remove.neighbours) neigh.deleteNeigh({ dev: n.dev, address: n.address });
       for (const n of diff.add.neighbours) neigh.replaceNeigh({ dev: n.dev, address: n.address, lladdr: n.lladdr, state: "permanent" });
+      const neighDone = neigh.size > 0 ? applyIp(neigh) : undefined;
+      neighDone?.catch(() => undefined); // awaited below (a rejection before then is not unhandled)
+      const fdb = iproute.batch();
       for (const f of diff.remove.fdb) fdb.deleteFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self" });
       for (const f of diff.add.fdb) fdb.replaceFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self", permanent: true });
+      const fdbDone = fdb.size > 0 ? iproute.apply(fdb) : undefined;
+      fdbDone?.catch(() => undefined);
+      const late = iproute.batch();
       for (const r of diff.add.routes) late.replaceRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) });
-      if (early.size > 0) await applyIp(early);
-      const both = await Promise.allSettled([neigh.size > 0 ? applyIp(neigh) : undefined, fdb.size > 0 ? iproute.apply(fdb) : undefined]);
+      const both = await Promise.allSettled([neighDone, fdbDone]);
       for (const r of both) if (r.status === "rejected") throw r.reason;
       if (late.size > 0) await applyIp(late);
     },

@@ -105,6 +105,14 @@ test("iprouteEntries() with a session writes small ip batches through it and FDB
   assert.is(session.jobs.length, 2);
   assert.is(ip.lastBatch?.size, 1);
   assert.throws(() => iprouteEntries(ip, { sessionMaxOps: -1 }), (e: unknown) => e instanceof RangeError && /sessionMaxOps/.test((e as Error).message));
+  // by default every ip batch, however large, goes through the session
+  const many = Array.from({ length: 300 }, (_, i) => ({ dev: "flannel.1", address: `10.245.${i >> 8}.${i & 255}`, lladdr: "0e:00:00:00:01:01" }));
+  const all = iprouteEntries(ip, { session: () => session });
+  const batches = ip.batches.length;
+  await all.apply({ add: { neighbours: many, fdb: [], routes: [] }, remove: { neighbours: [], fdb: [], routes: [] } });
+  assert.is(session.jobs.length, 3);
+  assert.is(session.jobs[2]!.batch.size, 300);
+  assert.is(ip.batches.length, batches);
 });
 
 test("iprouteEntries().apply() starts the route writes only after the neighbour and FDB batches have finished", async () => {

@@ -24,7 +24,7 @@ export interface RouteNetworkOptions {
   readonly kernel?: EntriesKernel;
   /**
    * Opens a long-lived `ip -batch -` session in the namespace of `iproute` (unused when `kernel` is given).
-   * Opened at the first small write, closed when {@linkcode RouteNetwork.run} ends (later writes start
+   * Opened at the first `ip` write, closed when {@linkcode RouteNetwork.run} ends (later writes start
    * `ip` per batch). @default none
    */
   readonly ipSession?: () => IpSession;
@@ -32,6 +32,15 @@ export interface RouteNetworkOptions {
   readonly logger?: Logger;
   /** Period of the re-check in {@linkcode RouteNetwork.run}; @default 10000 (flannel's routeCheck) */
   readonly resyncMs?: number;
+  /**
+   * A pass about to start waits until no lease event has arrived for this long, so a burst whose
+   * events arrive spread over a few ms (1,000 leases written at once reach weftd over 10–30 ms) is
+   * written in one pass instead of 2–4. A lone event pays this once. 0 = start on the next
+   * macrotask. @default 3
+   */
+  readonly burstQuietMs?: number;
+  /** The most a pass waits for a quiet gap ({@linkcode burstQuietMs}) in all. @default 25 */
+  readonly burstMaxWaitMs?: number;
 }
 
 /** What one reconcile pass did. */
@@ -72,8 +81,9 @@ export function peerKey(lease: Pick<Lease, "subnet" | "ipv6Subnet">): string | u
  * When a full pass's batch fails, each peer is applied on its own so one bad peer (e.g. a host-gw
  * peer off this node's L2) gets a {@linkcode PeerError} while all others are served.
  *
- * Passes never overlap and start on the next macrotask (`setImmediate`) after they are requested, so
- * every change made in the same tick (a burst of lease events) goes into one pass. Changes that
+ * Passes never overlap and start on the next macrotask (`setImmediate`) after they are requested,
+ * and then only once no lease event has arrived for `burstQuietMs` (at most `burstMaxWaitMs`), so
+ * a burst of lease events, in one tick or spread over a few ms, goes into one pass. Changes that
  * arrive during a pass are merged into the next one, so a caller that does not await each
  * {@linkcode handleLeaseEvent} gets them applied in a few batches.
  */
@@ -86,6 +96,10 @@ export abstract class RouteNetwork implements Network {
   protected ownership: EntryOwnership;
   protected readonly kernel: EntriesKernel;
   readonly #resyncMs: number;
+  readonly #quietMs: number;
+  readonly #maxWaitMs: number;
+  /** When the last lease event arrived (performance.now()). */
+  #lastEventAt = 0;
   /** Desired peers by key. */
   readonly #peers = new Map<string, Lease>();
   /** What the last successful write programmed, per peer key. */
@@ -112,6 +126,10 @@ export abstract class RouteNetwork implements Network {
     this.kernel = options.kernel ?? iprouteEntries(options.iproute, { session: () => this.#currentSession() });
     this.log = options.logger ?? noopLogger;
     this.#resyncMs = options.resyncMs ?? 10_000;
+    this.#quietMs = options.burstQuietMs ?? 3;
+    this.#maxWaitMs = options.burstMaxWaitMs ?? 25;
+    if (!(this.#quietMs >= 0)) throw new RangeError(`burstQuietMs must be a number >= 0, got ${this.#quietMs}`);
+    if (!(this.#maxWaitMs >= 0)) throw new RangeError(`burstMaxWaitMs must be a number >= 0, got ${this.#maxWaitMs}`);
   }
 
   /**
@@ -171,6 +189,7 @@ export abstract class RouteNetwork implements Network {
         this.log.error({ event }, "unknown lease event type");
         return;
     }
+    this.#lastEventAt = performance.now();
     await this.#schedule();
   }
 
@@ -220,7 +239,8 @@ export abstract class RouteNetwork implements Network {
     if (!this.#running) {
       // Started on the next macrotask, not now: a burst of events delivered in one tick (1,000 leases written at
       // once) then goes into one pass, instead of a pass for the first event and another for the rest.
-      const started = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const started = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        await this.#quietGap();
         this.#starting = undefined;
         return this.#pass();
       });
@@ -233,6 +253,20 @@ export abstract class RouteNetwork implements Network {
       return this.#schedule();
     });
     return this.#again;
+  }
+
+  /** Waits until no lease event arrived for `burstQuietMs` (at most `burstMaxWaitMs` in all); returns at once after a quiet spell. */
+  async #quietGap(): Promise<void> {
+    if (this.#quietMs === 0) return;
+    const start = performance.now();
+    for (;;) {
+      const now = performance.now();
+      const quietFor = now - this.#lastEventAt;
+      if (quietFor >= this.#quietMs) return;
+      const left = this.#maxWaitMs - (now - start);
+      if (left <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(this.#quietMs - quietFor, left))));
+    }
   }
 
   #admit(lease: Lease): void {

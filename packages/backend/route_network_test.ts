@@ -6,7 +6,7 @@ import type { Lease } from "@weft/subnet";
 import type { KernelEntries } from "./kernel_entries.ts";
 import { MemoryEntriesKernel } from "./memory_entries_kernel.ts";
 import { PeerError } from "./peer_error.ts";
-import { cidrText, peerKey, RouteNetwork } from "./route_network.ts";
+import { cidrText, peerKey, RouteNetwork, type RouteNetworkOptions } from "./route_network.ts";
 import type { Logger } from "./types.ts";
 
 const test = suite("RouteNetwork");
@@ -35,8 +35,9 @@ function recordingLogger() {
 class TestNetwork extends RouteNetwork {
   failing = new Set<string>();
   passes = 0;
-  constructor(kernel: MemoryEntriesKernel, logger?: Logger, resyncMs = 10_000) {
+  constructor(kernel: MemoryEntriesKernel, logger?: Logger, resyncMs = 10_000, extra: Partial<RouteNetworkOptions> = {}) {
     super({
+      ...extra,
       backendType: "Test",
       lease: lease(1),
       mtu: 1450,
@@ -217,6 +218,38 @@ test("added events delivered in one tick are programmed by one pass", async () =
   await Promise.all([2, 3, 4, 5, 6].map((n) => net.handleLeaseEvent({ type: "added", lease: lease(n) })));
   assert.is(kernel.applied.length - applied, 1);
   assert.equal(kernel.entries().routes.length, 5);
+});
+
+test("added events spread over a few ms, with gaps shorter than burstQuietMs, are programmed by one pass", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel, undefined, 10_000, { burstQuietMs: 15, burstMaxWaitMs: 500 });
+  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
+  const applied = kernel.applied.length;
+  const pending: Promise<void>[] = [];
+  for (const n of [2, 3, 4, 5, 6]) {
+    pending.push(net.handleLeaseEvent({ type: "added", lease: lease(n) }));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await Promise.all(pending);
+  assert.is(kernel.applied.length - applied, 1);
+  assert.is(kernel.entries().routes.length, 5);
+});
+
+test("burstMaxWaitMs bounds the wait for a quiet gap, and burstQuietMs 0 starts a pass at once", async () => {
+  const kernel = new MemoryEntriesKernel();
+  const net = new TestNetwork(kernel, undefined, 10_000, { burstQuietMs: 1000, burstMaxWaitMs: 20 });
+  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
+  const t0 = performance.now();
+  await net.handleLeaseEvent({ type: "added", lease: lease(2) });
+  const waited = performance.now() - t0;
+  assert.ok(waited >= 15 && waited < 500, `waited ${waited} ms`);
+  const eager = new TestNetwork(new MemoryEntriesKernel(), undefined, 10_000, { burstQuietMs: 0 });
+  await eager.handleLeaseEvent({ type: "snapshot", leases: [] });
+  const t1 = performance.now();
+  await eager.handleLeaseEvent({ type: "added", lease: lease(2) });
+  assert.ok(performance.now() - t1 < 15, "no wait");
+  assert.throws(() => new TestNetwork(kernel, undefined, 10_000, { burstQuietMs: -1 }), (e: unknown) => e instanceof RangeError && /burstQuietMs/.test((e as Error).message));
+  assert.throws(() => new TestNetwork(kernel, undefined, 10_000, { burstMaxWaitMs: Number.NaN }), (e: unknown) => e instanceof RangeError && /burstMaxWaitMs/.test((e as Error).message));
 });
 
 test("run() restores entries deleted by someone else and returns after abort", async () => {

@@ -78,6 +78,32 @@ scenarios("IpSession keeps one ip process for many jobs and restarts it after it
   ),
 );
 
+scenarios("IpSession runs a large job (one progress marker at its end) and maps a failure in it to its operation", () =>
+  withNetns("ipsl", (ns) =>
+    withSession(ns, async (session) => {
+      const ip = createIpRoute({ netns: ns });
+      const big = new Batch();
+      for (let i = 0; i < 40; i++) big.addLink({ type: "bridge", name: `l${i}` });
+      await session.apply(big);
+      assert.is((await ip.link.list()).filter((l) => /^l\d+$/.test(l.name)).length, 40);
+      const failing = new Batch();
+      for (let i = 40; i < 70; i++) failing.addLink({ type: "bridge", name: `l${i === 55 ? 3 : i}` }); // op 15 exists already
+      const err = await session.apply(failing).then(
+        (): IpRouteError => {
+          throw new Error("expected a rejection");
+        },
+        (e: IpRouteError) => e,
+      );
+      assert.is(err.index, 15);
+      assert.ok(await ip.link.get("l54"), "the lines before the failure ran");
+      assert.is(await ip.link.get("l56"), undefined, "nothing after the failure ran");
+      // and the session still works
+      await session.apply(new Batch().deleteLink("l0"));
+      assert.is(await ip.link.get("l0"), undefined);
+    }),
+  ),
+);
+
 scenarios("IpSession runs next in a namespace given by a /proc path as a one-shot process", () =>
   withNetns("ipsr", (ns) =>
     withNetns("ipsu", (podName) =>
