@@ -69,6 +69,10 @@ export interface Network {
    * types and this node's own lease are ignored (logged). Errors for single peers are logged
    * and reported through {@linkcode Network.peerErrors}; the promise rejects only when the whole
    * update could not be applied.
+   *
+   * Callers (weftd) do not await one event before passing the next, so that a burst is applied in
+   * one kernel pass: an implementation must record the event synchronously, before its first
+   * `await`, so that events take effect in the order they were passed (RouteNetwork does).
    */
   handleLeaseEvent(event: LeaseEvent): Promise<void>;
   /**
