@@ -26,6 +26,36 @@ function client(): Redis {
 function registry(options: { prefix?: string; foreignScanMs?: number } = {}): RedisLeaseRegistry {
   return new RedisLeaseRegistry(client(), { resyncMs: 1_000, pollMs: 300, ...options });
 }
+/**
+ * Records a registry's watch in the background. `until` polls a condition (failing with `describe()` in the
+ * message when it times out); `stop` ends the watch and waits for it. Tests stop it in `finally`.
+ */
+function recordWatch(r: LeaseRegistry) {
+  const controller = new AbortController();
+  const events: RegistryEvent[] = [];
+  const done = (async () => {
+    for await (const e of r.watch({ signal: controller.signal })) events.push(e);
+  })();
+  const describe = () => JSON.stringify(events.map((e) => e.type));
+  return {
+    events,
+    async until(what: string, cond: () => boolean, timeoutMs = 3_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && !cond()) await new Promise((res) => setTimeout(res, 20));
+      assert.ok(cond(), `${what}: ${describe()}`);
+    },
+    /** Polls like `until` but does not fail; the test asserts afterwards. */
+    async settle(cond: () => boolean, timeoutMs = 3_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && !cond()) await new Promise((res) => setTimeout(res, 20));
+    },
+    async stop(): Promise<void> {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
 async function closeClients(): Promise<void> {
   for (const c of clients.splice(0)) c.disconnect();
 }
@@ -90,18 +120,15 @@ if (missing) {
     const c = client();
     await c.config("SET", "notify-keyspace-events", "");
     const r = new RedisLeaseRegistry(client(), { configureNotifications: false, pollMs: 200, resyncMs: 60_000 });
-    const stop = new AbortController();
-    const events: RegistryEvent[] = [];
-    const done = (async () => {
-      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
-    })();
-    await new Promise((res) => setTimeout(res, 100));
-    await r.create({ subnet: parseCidr("10.5.9.0/24"), publicIp: parseIp("1.1.1.1") });
-    const deadline = Date.now() + 3_000;
-    while (Date.now() < deadline && !events.some((e) => e.type === "snapshot" && e.leases.length === 1)) await new Promise((res) => setTimeout(res, 50));
-    stop.abort();
-    await done;
-    assert.ok(events.some((e) => e.type === "snapshot" && e.leases.length === 1), JSON.stringify(events.map((e) => e.type)));
+    const w = recordWatch(r);
+    try {
+      await new Promise((res) => setTimeout(res, 100));
+      await r.create({ subnet: parseCidr("10.5.9.0/24"), publicIp: parseIp("1.1.1.1") });
+      await w.settle(() => w.events.some((e) => e.type === "snapshot" && e.leases.length === 1));
+    } finally {
+      await w.stop();
+    }
+    assert.ok(w.events.some((e) => e.type === "snapshot" && e.leases.length === 1), JSON.stringify(w.events.map((e) => e.type)));
     assert.is((await c.config("GET", "notify-keyspace-events"))[1], "", "left the server config alone");
   });
 
@@ -109,48 +136,36 @@ if (missing) {
     const c = client();
     await c.config("SET", "notify-keyspace-events", "");
     const r = new RedisLeaseRegistry(client(), { resyncMs: 60_000 });
-    const stop = new AbortController();
-    const events: RegistryEvent[] = [];
-    const done = (async () => {
-      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
-    })();
-    const deadline0 = Date.now() + 3_000;
-    while (Date.now() < deadline0 && events.length === 0) await new Promise((res) => setTimeout(res, 20));
-    const flags = (await c.config("GET", "notify-keyspace-events"))[1] ?? "";
-    assert.ok(["E", "$", "g", "x"].every((f) => flags.includes(f)), flags);
-    await r.create({ subnet: parseCidr("10.5.8.0/24"), publicIp: parseIp("1.1.1.1") });
-    const deadline = Date.now() + 2_000;
-    while (Date.now() < deadline && !events.some((e) => e.type === "added")) await new Promise((res) => setTimeout(res, 20));
-    stop.abort();
-    await done;
-    assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
+    const w = recordWatch(r);
+    try {
+      await w.settle(() => w.events.length > 0);
+      const flags = (await c.config("GET", "notify-keyspace-events"))[1] ?? "";
+      assert.ok(["E", "$", "g", "x"].every((f) => flags.includes(f)), flags);
+      await r.create({ subnet: parseCidr("10.5.8.0/24"), publicIp: parseIp("1.1.1.1") });
+      await w.settle(() => w.events.some((e) => e.type === "added"), 2_000);
+    } finally {
+      await w.stop();
+    }
+    assert.equal(w.events.map((e) => e.type), ["snapshot", "added"]);
   });
 
   test("watch() reports a lease renamed into the prefix and ignores keyevents of keys outside it", async () => {
     const c = client();
     const prefix = "/rename-test";
-    const r = new RedisLeaseRegistry(client(), { prefix, resyncMs: 60_000 });
-    const stop = new AbortController();
-    const events: RegistryEvent[] = [];
-    const done = (async () => {
-      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
-    })();
-    const waitUntil = async (what: string, cond: () => boolean) => {
-      const deadline = Date.now() + 3_000;
-      while (Date.now() < deadline && !cond()) await new Promise((res) => setTimeout(res, 20));
-      assert.ok(cond(), `${what}: ${JSON.stringify(events.map((e) => e.type))}`);
-    };
-    await waitUntil("snapshot", () => events.length > 0);
-    const value = JSON.stringify({ PublicIP: "192.0.2.9", PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0e:00:00:00:00:09" } });
-    await c.set("/elsewhere/subnets/10.30.1.0-24", value);
-    await c.rename("/elsewhere/subnets/10.30.1.0-24", `${prefix}/subnets/10.30.1.0-24`);
-    await waitUntil("added", () => events.some((e) => e.type === "added"));
-    await c.set("/elsewhere/subnets/10.30.2.0-24", value);
-    await new Promise((res) => setTimeout(res, 200));
-    stop.abort();
-    await done;
-    assert.equal(events.map((e) => e.type), ["snapshot", "added"]);
-    const added = events[1] as Extract<RegistryEvent, { type: "added" }>;
+    const w = recordWatch(new RedisLeaseRegistry(client(), { prefix, resyncMs: 60_000 }));
+    try {
+      await w.until("snapshot", () => w.events.length > 0);
+      const value = JSON.stringify({ PublicIP: "192.0.2.9", PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0e:00:00:00:00:09" } });
+      await c.set("/elsewhere/subnets/10.30.1.0-24", value);
+      await c.rename("/elsewhere/subnets/10.30.1.0-24", `${prefix}/subnets/10.30.1.0-24`);
+      await w.until("added", () => w.events.some((e) => e.type === "added"));
+      await c.set("/elsewhere/subnets/10.30.2.0-24", value);
+      await new Promise((res) => setTimeout(res, 200));
+    } finally {
+      await w.stop();
+    }
+    assert.equal(w.events.map((e) => e.type), ["snapshot", "added"]);
+    const added = w.events[1] as Extract<RegistryEvent, { type: "added" }>;
     assert.is(formatCidr(added.lease.subnet!), "10.30.1.0/24");
     await c.del(`${prefix}/subnets/10.30.1.0-24`, "/elsewhere/subnets/10.30.2.0-24");
   });
@@ -158,64 +173,46 @@ if (missing) {
   test("watch() reports 300 leases written in one MULTI as 300 added events, and their deletion as 300 removed", async () => {
     const c = client();
     const prefix = "/burst-test";
-    const r = new RedisLeaseRegistry(client(), { prefix, resyncMs: 60_000 });
-    const stop = new AbortController();
-    const events: RegistryEvent[] = [];
-    const done = (async () => {
-      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
-    })();
-    const waitUntil = async (what: string, cond: () => boolean) => {
-      const deadline = Date.now() + 5_000;
-      while (Date.now() < deadline && !cond()) await new Promise((res) => setTimeout(res, 20));
-      assert.ok(cond(), `${what}: ${events.length} events`);
-    };
-    await waitUntil("snapshot", () => events.length > 0);
-    const keys = Array.from({ length: 300 }, (_, i) => `${prefix}/subnets/10.${20 + (i >> 8)}.${i & 255}.0-24`);
-    const value = (i: number) => JSON.stringify({ PublicIP: `192.0.2.${1 + (i % 250)}`, PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0e:00:00:00:00:01" } });
-    const multi = c.multi();
-    keys.forEach((k, i) => multi.set(k, value(i), "PX", 60_000));
-    await multi.exec();
-    await waitUntil("added", () => events.filter((e) => e.type === "added").length >= 300);
-    const added = events.filter((e): e is Extract<RegistryEvent, { type: "added" }> => e.type === "added");
-    assert.is(added.length, 300);
-    assert.equal(new Set(added.map((e) => formatCidr(e.lease.subnet!))).size, 300);
-    assert.ok(added.every((e) => e.lease.expiration !== undefined && e.lease.backendType === "vxlan"));
-    await c.del(...keys);
-    await waitUntil("removed", () => events.filter((e) => e.type === "removed").length >= 300);
-    stop.abort();
-    await done;
-    assert.is(events.filter((e) => e.type === "removed").length, 300);
-    assert.is(events.filter((e) => e.type === "snapshot").length, 1, "no re-list needed");
+    const w = recordWatch(new RedisLeaseRegistry(client(), { prefix, resyncMs: 60_000 }));
+    try {
+      await w.until("snapshot", () => w.events.length > 0, 5_000);
+      const keys = Array.from({ length: 300 }, (_, i) => `${prefix}/subnets/10.${20 + (i >> 8)}.${i & 255}.0-24`);
+      const value = (i: number) => JSON.stringify({ PublicIP: `192.0.2.${1 + (i % 250)}`, PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: "0e:00:00:00:00:01" } });
+      const multi = c.multi();
+      keys.forEach((k, i) => multi.set(k, value(i), "PX", 60_000));
+      await multi.exec();
+      await w.until("added", () => w.events.filter((e) => e.type === "added").length >= 300, 5_000);
+      const added = w.events.filter((e): e is Extract<RegistryEvent, { type: "added" }> => e.type === "added");
+      assert.is(added.length, 300);
+      assert.equal(new Set(added.map((e) => formatCidr(e.lease.subnet!))).size, 300);
+      assert.ok(added.every((e) => e.lease.expiration !== undefined && e.lease.backendType === "vxlan"));
+      await c.del(...keys);
+      await w.until("removed", () => w.events.filter((e) => e.type === "removed").length >= 300, 5_000);
+    } finally {
+      await w.stop();
+    }
+    assert.is(w.events.filter((e) => e.type === "removed").length, 300);
+    assert.is(w.events.filter((e) => e.type === "snapshot").length, 1, "no re-list needed");
   });
 
   test("watch() re-lists after its connection drops, catching changes it missed (no resync needed)", async () => {
     const c = client();
     const writer = registry();
     await writer.create({ subnet: parseCidr("10.5.20.0/24"), publicIp: parseIp("1.1.1.1") }, { ttlMs: 60_000 });
-    const r = new RedisLeaseRegistry(client(), { resyncMs: 60_000 });
-    const stop = new AbortController();
-    const events: RegistryEvent[] = [];
-    const done = (async () => {
-      for await (const e of r.watch({ signal: stop.signal })) events.push(e);
-    })();
-    const waitFor = async (pred: () => boolean, what: string) => {
-      const deadline = Date.now() + 3_000;
-      while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.map((e) => e.type))}`);
-        await new Promise((res) => setTimeout(res, 20));
-      }
-    };
-    await waitFor(() => events.length === 1, "first snapshot");
-    // Miss an event for sure: notifications off, delete, then drop the subscriber connection.
-    await c.config("SET", "notify-keyspace-events", "");
-    assert.ok(await writer.delete({ subnet: parseCidr("10.5.20.0/24"), publicIp: parseIp("1.1.1.1") }));
-    await new Promise((res) => setTimeout(res, 100));
-    assert.is(events.length, 1, "the deletion was not notified");
-    await c.call("CLIENT", "KILL", "TYPE", "pubsub");
-    await waitFor(() => events.some((e, i) => i > 0 && e.type === "snapshot" && e.leases.length === 0), "a fresh, empty snapshot");
-    assert.ok(((await c.config("GET", "notify-keyspace-events"))[1] ?? "").includes("E"), "notifications re-enabled");
-    stop.abort();
-    await done;
+    const w = recordWatch(new RedisLeaseRegistry(client(), { resyncMs: 60_000 }));
+    try {
+      await w.until("first snapshot", () => w.events.length === 1);
+      // Miss an event for sure: notifications off, delete, then drop the subscriber connection.
+      await c.config("SET", "notify-keyspace-events", "");
+      assert.ok(await writer.delete({ subnet: parseCidr("10.5.20.0/24"), publicIp: parseIp("1.1.1.1") }));
+      await new Promise((res) => setTimeout(res, 100));
+      assert.is(w.events.length, 1, "the deletion was not notified");
+      await c.call("CLIENT", "KILL", "TYPE", "pubsub");
+      await w.until("a fresh, empty snapshot", () => w.events.some((e, i) => i > 0 && e.type === "snapshot" && e.leases.length === 0));
+      assert.ok(((await c.config("GET", "notify-keyspace-events"))[1] ?? "").includes("E"), "notifications re-enabled");
+    } finally {
+      await w.stop();
+    }
   });
 
   test("keepAlive() and watch() end promptly on abort while Redis is down", async () => {
