@@ -207,10 +207,21 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
   const peers = new Map<string, Lease>();
   const keyOf = (l: Lease) => `${cidrOrNone(l.subnet)}|${cidrOrNone(l.ipv6Subnet)}`;
   const pending = new Set<Promise<void>>();
+  let last: Promise<void> | undefined;
   const countPeers = () => metrics.peers.set([...peers.values()].filter((l) => (l.backendType ?? "").toLowerCase() === network.backendType).length);
+  // Each event is logged, but on a later macrotask than the kernel pass it starts (scheduled after it): for a burst
+  // of 1,000 leases the 1,000 log lines are then written while the kernel works through the writes, not before.
+  let unlogged: LeaseEvent[] = [];
+  const logEvents = () => {
+    const events = unlogged;
+    unlogged = [];
+    describeAll(events, logger);
+  };
   for await (const event of deps.leases.watch({ signal: options.signal, ownLease: options.ownLease })) {
-    describe(event, logger);
-    if (event.type === "own-removed") continue; // keepAlive re-publishes it
+    if (event.type === "own-removed") {
+      describe(event, logger);
+      continue; // keepAlive re-publishes it
+    }
     if (event.type === "snapshot") {
       peers.clear();
       for (const l of event.leases) peers.set(keyOf(l), l);
@@ -219,8 +230,13 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
     // Not awaited: the network merges events that arrive while a kernel pass runs into the next pass (one batch),
     // so a burst of 1,000 new leases costs a few batches instead of 1,000 sequential ones. Order is kept: the
     // network records each event synchronously when called.
+    const result = network.handleLeaseEvent(event);
+    if (unlogged.push(event) === 1) setImmediate(logEvents);
+    // Events that share a pass share its promise: one timer and one report per pass, not per event.
+    if (result === last) continue;
+    last = result;
     const end = metrics.reconcileDuration.startTimer({ trigger: event.type });
-    const applied = network.handleLeaseEvent(event).then(
+    const applied = result.then(
       () => {
         for (const [peer, err] of network.peerErrors()) logger.warn({ peer, err: err.message }, "Peer not programmed");
       },
@@ -233,7 +249,35 @@ async function followLeases(deps: AgentDeps, network: Network, options: { signal
     // Counted once a burst has settled: per event it would be O(peers²) for 1,000 new leases at once.
     void applied.finally(() => (end(), pending.delete(applied), pending.size === 0 && countPeers()));
   }
+  logEvents();
   await Promise.allSettled(pending);
+}
+
+/** Peers listed per line when a burst is logged in groups (a line stays a few KB). */
+const PEERS_PER_LINE = 100;
+/** Up to this many added (or removed) peers in a row get a line each; more are logged in groups. */
+const SINGLE_LINES_MAX = 10;
+
+/**
+ * Logs lease events: one line each, except runs of more than {@linkcode SINGLE_LINES_MAX} added or removed peers
+ * (1,000 nodes joining at once), which are logged as "Peers added"/"Peers removed" lines of up to
+ * {@linkcode PEERS_PER_LINE} peers each (`subnet via publicIp`): every peer is still named, in a hundredth of the
+ * lines and of the time.
+ */
+function describeAll(events: readonly LeaseEvent[], logger: Logger): void {
+  for (let i = 0; i < events.length; ) {
+    const type = events[i]!.type;
+    let end = i + 1;
+    while (end < events.length && events[end]!.type === type) end++;
+    if ((type === "added" || type === "removed") && end - i > SINGLE_LINES_MAX) {
+      for (let at = i; at < end; at += PEERS_PER_LINE) {
+        const group = events.slice(at, Math.min(end, at + PEERS_PER_LINE)) as Extract<LeaseEvent, { lease: Lease }>[];
+        const peers = group.map((e) => `${cidrOrNone(e.lease.subnet)} via ${e.lease.publicIp?.address ?? e.lease.publicIpv6?.address ?? "?"}`);
+        logger.info({ count: group.length, peers }, type === "added" ? `Peers added: ${group.length}` : `Peers removed: ${group.length}`);
+      }
+    } else for (let at = i; at < end; at++) describe(events[at]!, logger);
+    i = end;
+  }
 }
 
 function describe(event: LeaseEvent, logger: Logger): void {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BackendRegistry, noopLogger, type BackendDeps } from "@weft/backend";
 import { FakeBackend } from "@weft/backend/testing";
-import { parseIp } from "@weft/ipam";
+import { parseCidr, parseIp } from "@weft/ipam";
 import { FakeIpRoute, FakeIpSession } from "@weft/iproute/testing";
 import { parseNetConf } from "@weft/netconf";
 import { FakeNftables } from "nftables-js/testing";
@@ -88,6 +88,44 @@ test("runAgent() takes a lease, installs rules, writes subnet.env, becomes ready
     assert.match(await w.deps.metrics.registry.metrics(), "weft_peers 1");
     await other.release(peer);
     await until(() => net.peers.size === 0, "peer removed");
+  } finally {
+    controller.abort();
+    await running;
+    rmSync(w.dir, { recursive: true, force: true });
+  }
+});
+
+test("runAgent() logs a few peer changes one line each and a burst in lines of up to 100 peers", async () => {
+  const w = await world();
+  const lines: { msg: string; obj: Record<string, unknown> }[] = [];
+  const record = (obj: object, msg?: string) => void lines.push({ msg: msg ?? "", obj: obj as Record<string, unknown> });
+  w.deps.logger = { debug: () => {}, info: record, warn: record, error: record };
+  const controller = new AbortController();
+  const status: AgentStatus = { ready: false };
+  const running = runAgent(settings(w.dir), w.deps, { signal: controller.signal, status });
+  try {
+    await until(() => status.ready, "ready");
+    const net = w.backend.networks[0]!;
+    const config = parseNetConf(CONFIG);
+    const join = (from: number, n: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => new LeaseManager(w.registry).acquire(config, { publicIp: parseIp(`192.0.2.${from + i}`), backendType: "fake", backendData: null })));
+    await join(10, 3);
+    await until(() => net.peers.size === 3, "3 peers");
+    await until(() => lines.filter((l) => l.msg === "Peer added").length === 3, "3 single lines");
+    // 150 leases written in one tick (as a MULTI/EXEC would): the watch delivers them together. Subnets .106–.255:
+    // the 4 leases acquired so far were picked among the first 100 free ones (.1–.104).
+    await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        w.registry.create({ subnet: parseCidr(`10.244.${106 + i}.0/24`), publicIp: parseIp(`192.0.2.${20 + i}`), backendType: "fake", backendData: null }),
+      ),
+    );
+    await until(() => net.peers.size === 153, "153 peers");
+    await until(() => lines.filter((l) => l.msg.startsWith("Peers added")).reduce((n, l) => n + Number(l.obj.count), 0) === 150, "150 peers logged in groups");
+    const groups = lines.filter((l) => l.msg.startsWith("Peers added"));
+    assert.ok(groups.length >= 2 && groups.every((g) => (g.obj.peers as string[]).length <= 100), `${groups.length} group lines of at most 100`);
+    const named = groups.flatMap((g) => g.obj.peers as string[]);
+    for (let i = 20; i < 170; i++) assert.ok(named.some((p) => p.endsWith(` via 192.0.2.${i}`)), `192.0.2.${i} is named`);
+    assert.is(lines.filter((l) => l.msg === "Peer added").length, 3, "no single lines for the burst");
   } finally {
     controller.abort();
     await running;

@@ -82,6 +82,9 @@ function sameRoute(a: RouteEntry, b: RouteEntry): boolean {
 }
 
 function diffBy<T>(desired: readonly T[], actual: readonly T[], key: (t: T) => string, same: (a: T, b: T) => boolean): { add: T[]; remove: T[] } {
+  // Fast paths (no maps) for a new peer and a peer that left, the common cases of an incremental pass.
+  if (actual.length === 0) return { add: uniqueBy(desired, key), remove: [] };
+  if (desired.length === 0) return { add: [], remove: uniqueBy(actual, key) };
   const want = new Map<string, T>();
   for (const d of desired) want.set(key(d), d);
   const have = new Map<string, T>();
@@ -94,4 +97,12 @@ function diffBy<T>(desired: readonly T[], actual: readonly T[], key: (t: T) => s
   const remove: T[] = [];
   for (const [k, a] of have) if (!want.has(k)) remove.push(a);
   return { add, remove };
+}
+
+/** One entry per key, the last one given, in the order keys first appear (what the maps in diffBy keep). */
+function uniqueBy<T>(list: readonly T[], key: (t: T) => string): T[] {
+  if (list.length <= 1) return [...list];
+  const byKey = new Map<string, T>();
+  for (const t of list) byKey.set(key(t), t);
+  return [...byKey.values()];
 }

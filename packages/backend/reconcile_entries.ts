@@ -28,8 +28,23 @@ export interface EntriesKernel {
    * removals and writes (the two kinds may run concurrently), then route writes, so a peer gets its
    * neighbour and FDB entry before its route, and loses its route before them. May have applied
    * part of the diff when it rejects.
+   *
+   * A call made after an earlier call's `onQueued` (but before that call settled) is applied after
+   * it, in that order; a call made earlier than that may interleave with it.
    */
-  apply(diff: EntriesDiff): Promise<void>;
+  apply(diff: EntriesDiff, options?: ApplyEntriesOptions): Promise<void>;
+}
+
+/** Options of {@linkcode EntriesKernel.apply}. */
+export interface ApplyEntriesOptions {
+  /**
+   * Called (at most once) when the next `apply()` may start although this one has not settled: every
+   * write of this diff still to run is queued ahead of anything a later call writes. Kernels without
+   * such a queue call it when they settle, or not at all (then the caller waits for the settling).
+   * Lets a caller prepare and submit the next diff while the kernel works through this one.
+   * @default none
+   */
+  readonly onQueued?: () => void;
 }
 
 /** Whether `route` is owned under `ownership` (see {@linkcode EntryOwnership}). */
@@ -72,16 +87,12 @@ export async function reconcileEntries(kernel: EntriesKernel, desired: KernelEnt
 /** Options for {@linkcode iprouteEntries}. */
 export interface IprouteEntriesOptions {
   /**
-   * The long-lived `ip -batch -` session to write small `ip` batches through (in the namespace of `iproute`),
-   * looked up per write; undefined (or a closed session) = start `ip -batch` per batch. @default none
+   * The long-lived session (`ip -batch -` and `bridge -batch -` processes in the namespace of `iproute`) to
+   * write through, looked up per write; undefined (or a closed session) = start a process per batch. Starting
+   * a process costs 2–5 ms of the caller's main thread; a write through the session costs none. @default none
    */
   readonly session?: () => IpSession | undefined;
-  /**
-   * `ip` batches with at most this many operations go through the session, larger ones through a
-   * process of their own: the session follows each line with a progress marker (`ip link show dev lo`),
-   * about 20 µs more per line than a batch process of its own, so past about 200 lines one process start
-   * (about 5 ms) is the cheaper one (1 neighbour: 0.6 ms vs 5 ms; 1,000: 37 ms vs 20 ms). @default 200
-   */
+  /** Batches with more operations than this start a process of their own instead of using the session. @default Infinity */
   readonly sessionMaxOps?: number;
 }
 
@@ -90,7 +101,9 @@ export interface IprouteEntriesOptions {
  * `bridge -json fdb` (a missing device reads as empty), writes in at most three steps: route
  * removals (only when FDB entries are removed too), then neighbours (`ip -batch`) and FDB entries
  * (`bridge -batch`) at the same time, then route writes (`ip -batch`). With a session
- * ({@linkcode IprouteEntriesOptions.session}) small `ip` batches are written through it (no process start).
+ * ({@linkcode IprouteEntriesOptions.session}) every batch is written through it (no process start), and
+ * `apply()` calls `onQueued` once its route writes are queued in the session, so the next diff can be
+ * prepared and queued while they run.
  */
 export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions = {}): EntriesKernel {
   const maxOps = options.sessionMaxOps ?? Infinity;
@@ -130,7 +143,7 @@ export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions 
       }
       return { neighbours, fdb, routes };
     },
-    async apply(diff) {
+    async apply(diff, applyOptions = {}) {
       // Per peer: neighbour and FDB entry, then route (the route comes last so the kernel never ARPs). The
       // neighbour batch (ip) and the FDB batch (bridge) are independent and run at the same time; route writes
       // wait for both. Route removals go first, on their own when FDB entries are removed too (a leaving peer
@@ -152,13 +165,19 @@ export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions 
       const fdb = iproute.batch();
       for (const f of diff.remove.fdb) fdb.deleteFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self" });
       for (const f of diff.add.fdb) fdb.replaceFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self", permanent: true });
-      const fdbDone = fdb.size > 0 ? iproute.apply(fdb) : undefined;
+      const fdbDone = fdb.size > 0 ? applyIp(fdb) : undefined;
       fdbDone?.catch(() => undefined);
       const late = iproute.batch();
       for (const r of diff.add.routes) late.replaceRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) });
       const both = await Promise.allSettled([neighDone, fdbDone]);
       for (const r of both) if (r.status === "rejected") throw r.reason;
-      if (late.size > 0) await applyIp(late);
+      if (late.size === 0) return;
+      // Through the session the route batch is queued now, behind everything written before it and ahead of
+      // everything written after it, so the caller may already start the next diff.
+      const session = late.size <= maxOps ? options.session?.() : undefined;
+      const routesDone = session ? session.apply(late) : iproute.apply(late);
+      if (session) applyOptions.onQueued?.();
+      await routesDone;
     },
   };
 }

@@ -83,26 +83,31 @@ test("iprouteEntries().apply() writes neighbour and FDB entry (separate batches)
   assert.match(ip.dump(), /neigh 10\.244\.2\.0 lladdr 0e:00:00:00:00:02 dev flannel\.1 nud permanent/);
 });
 
-test("iprouteEntries() with a session writes small ip batches through it and FDB and large batches on their own", async () => {
+test("iprouteEntries() with a session writes neighbour, FDB and route batches through it and large batches on their own", async () => {
   const ip = await vxlanHost();
   const session = new FakeIpSession(ip.forNetns(undefined)); // same kernel, its own batch record
   const before = ip.batches.length;
   const kernel = iprouteEntries(ip, { session: () => session, sessionMaxOps: 2 });
   await kernel.apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } });
   assert.equal(
-    session.jobs.map((j) => j.batch.toString()),
-    ["# ip\nneigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev flannel.1 nud permanent\n", "# ip\nroute replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink\n"],
+    session.jobs.map((j) => j.batch.toString()).sort(),
+    [
+      "# bridge\nfdb replace 0e:00:00:00:00:02 dev flannel.1 dst 192.168.1.2 self permanent\n",
+      "# ip\nneigh replace 10.244.2.0 lladdr 0e:00:00:00:00:02 dev flannel.1 nud permanent\n",
+      "# ip\nroute replace 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink\n",
+    ],
   );
-  assert.equal(ip.batches.slice(before).map((b) => b.toString()), ["# bridge\nfdb replace 0e:00:00:00:00:02 dev flannel.1 dst 192.168.1.2 self permanent\n"]);
+  assert.match(session.jobs.at(-1)!.batch.toString(), /^# ip\nroute replace/, "the route comes last");
+  assert.is(ip.batches.length, before, "no process of its own");
   assert.match(ip.dump(), /10\.244\.2\.0\/24 via 10\.244\.2\.0 dev flannel\.1 onlink/);
   // three neighbours are more than sessionMaxOps: a batch process of its own
   const three = ["10.244.3.0", "10.244.4.0", "10.244.5.0"].map((address, i) => ({ dev: "flannel.1", address, lladdr: `0e:00:00:00:00:0${i + 3}` }));
   await kernel.apply({ add: { neighbours: three, fdb: [], routes: [] }, remove: { neighbours: [], fdb: [], routes: [] } });
-  assert.is(session.jobs.length, 2);
+  assert.is(session.jobs.length, 3);
   assert.is(ip.lastBatch?.size, 3);
   // no session (e.g. closed): everything on its own
   await iprouteEntries(ip, { session: () => undefined }).apply({ add: { neighbours: three.slice(0, 1), fdb: [], routes: [] }, remove: { neighbours: [], fdb: [], routes: [] } });
-  assert.is(session.jobs.length, 2);
+  assert.is(session.jobs.length, 3);
   assert.is(ip.lastBatch?.size, 1);
   assert.throws(() => iprouteEntries(ip, { sessionMaxOps: -1 }), (e: unknown) => e instanceof RangeError && /sessionMaxOps/.test((e as Error).message));
   // by default every ip batch, however large, goes through the session
@@ -110,9 +115,27 @@ test("iprouteEntries() with a session writes small ip batches through it and FDB
   const all = iprouteEntries(ip, { session: () => session });
   const batches = ip.batches.length;
   await all.apply({ add: { neighbours: many, fdb: [], routes: [] }, remove: { neighbours: [], fdb: [], routes: [] } });
-  assert.is(session.jobs.length, 3);
-  assert.is(session.jobs[2]!.batch.size, 300);
+  assert.is(session.jobs.length, 4);
+  assert.is(session.jobs[3]!.batch.size, 300);
   assert.is(ip.batches.length, batches);
+});
+
+test("iprouteEntries().apply() calls onQueued once its route writes are queued in the session, before they finish", async () => {
+  const ip = await vxlanHost();
+  const session = new FakeIpSession(ip.forNetns(undefined));
+  const events: string[] = [];
+  const apply = session.apply.bind(session);
+  session.apply = (b, o) => {
+    events.push(`queue ${b.toString().split("\n")[1]!.split(" ")[0]}`);
+    return apply(b, o).then(() => void events.push(`done ${b.toString().split("\n")[1]!.split(" ")[0]}`));
+  };
+  await iprouteEntries(ip, { session: () => session }).apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } }, { onQueued: () => events.push("onQueued") });
+  assert.equal(events.slice(-3), ["queue route", "onQueued", "done route"]);
+  assert.is(events.filter((e) => e === "onQueued").length, 1);
+  // without a session nothing is queued: onQueued is not called (the caller waits for apply() to settle)
+  let called = false;
+  await iprouteEntries(ip).apply({ add: PEER2, remove: { neighbours: [], fdb: [], routes: [] } }, { onQueued: () => (called = true) });
+  assert.is(called, false);
 });
 
 test("iprouteEntries().apply() starts the route writes only after the neighbour and FDB batches have finished", async () => {

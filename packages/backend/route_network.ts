@@ -32,15 +32,6 @@ export interface RouteNetworkOptions {
   readonly logger?: Logger;
   /** Period of the re-check in {@linkcode RouteNetwork.run}; @default 10000 (flannel's routeCheck) */
   readonly resyncMs?: number;
-  /**
-   * A pass about to start waits until no lease event has arrived for this long, so a burst whose
-   * events arrive spread over a few ms (1,000 leases written at once reach weftd over 10–30 ms) is
-   * written in one pass instead of 2–4. A lone event pays this once. 0 = start on the next
-   * macrotask. @default 3
-   */
-  readonly burstQuietMs?: number;
-  /** The most a pass waits for a quiet gap ({@linkcode burstQuietMs}) in all. @default 25 */
-  readonly burstMaxWaitMs?: number;
 }
 
 /** What one reconcile pass did. */
@@ -81,11 +72,15 @@ export function peerKey(lease: Pick<Lease, "subnet" | "ipv6Subnet">): string | u
  * When a full pass's batch fails, each peer is applied on its own so one bad peer (e.g. a host-gw
  * peer off this node's L2) gets a {@linkcode PeerError} while all others are served.
  *
- * Passes never overlap and start on the next macrotask (`setImmediate`) after they are requested,
- * and then only once no lease event has arrived for `burstQuietMs` (at most `burstMaxWaitMs`), so
- * a burst of lease events, in one tick or spread over a few ms, goes into one pass. Changes that
- * arrive during a pass are merged into the next one, so a caller that does not await each
- * {@linkcode handleLeaseEvent} gets them applied in a few batches.
+ * A pass starts on the next macrotask (`setImmediate`) after it is requested, so the events of one
+ * tick go into one pass, and changes that arrive while a pass runs are merged into the next one: a
+ * caller that does not await each {@linkcode handleLeaseEvent} gets a burst applied in a few batches.
+ * Passes are pipelined: the next incremental pass starts as soon as the previous one's writes are
+ * queued in the kernel session (`onQueued` of {@linkcode EntriesKernel.apply}), so it computes and
+ * queues its own neighbour and FDB writes while the previous pass's routes are still being written. An
+ * incremental pass records what it writes as applied before the kernel confirms it (the next pass diffs
+ * against that); if a write fails, a full pass re-reads the kernel and repairs. A full pass waits
+ * until every earlier write has finished before it reads the kernel.
  */
 export abstract class RouteNetwork implements Network {
   readonly lease: Lease;
@@ -96,10 +91,6 @@ export abstract class RouteNetwork implements Network {
   protected ownership: EntryOwnership;
   protected readonly kernel: EntriesKernel;
   readonly #resyncMs: number;
-  readonly #quietMs: number;
-  readonly #maxWaitMs: number;
-  /** When the last lease event arrived (performance.now()). */
-  #lastEventAt = 0;
   /** Desired peers by key. */
   readonly #peers = new Map<string, Lease>();
   /** What the last successful write programmed, per peer key. */
@@ -109,9 +100,13 @@ export abstract class RouteNetwork implements Network {
   /** The next pass must be a full one. */
   #full = true;
   #errors = new Map<string, Error>();
-  #running: Promise<ReconcileReport> | undefined;
-  #starting: Promise<ReconcileReport> | undefined;
-  #again: Promise<ReconcileReport> | undefined;
+  /** The pass requested but not started yet (it takes every change made before it starts). */
+  #pending: Promise<ReconcileReport> | undefined;
+  /** Opens when the latest pass has started and queued its writes (or settled): the next pass may start then. */
+  #gate: Promise<void> = Promise.resolve();
+  #gateOpen = true;
+  /** Settles when every pass started so far has settled (kernel writes included). */
+  #settled: Promise<unknown> = Promise.resolve();
   readonly #openSession: (() => IpSession) | undefined;
   #session: IpSession | undefined;
   #sessionEnded = false;
@@ -126,10 +121,6 @@ export abstract class RouteNetwork implements Network {
     this.kernel = options.kernel ?? iprouteEntries(options.iproute, { session: () => this.#currentSession() });
     this.log = options.logger ?? noopLogger;
     this.#resyncMs = options.resyncMs ?? 10_000;
-    this.#quietMs = options.burstQuietMs ?? 3;
-    this.#maxWaitMs = options.burstMaxWaitMs ?? 25;
-    if (!(this.#quietMs >= 0)) throw new RangeError(`burstQuietMs must be a number >= 0, got ${this.#quietMs}`);
-    if (!(this.#maxWaitMs >= 0)) throw new RangeError(`burstMaxWaitMs must be a number >= 0, got ${this.#maxWaitMs}`);
   }
 
   /**
@@ -163,7 +154,7 @@ export abstract class RouteNetwork implements Network {
    * Applies one lease event; resolves once the kernel reflects it (and every event before it).
    * Rejects only when the kernel could not be read or written at all; the periodic check retries.
    */
-  async handleLeaseEvent(event: LeaseEvent): Promise<void> {
+  handleLeaseEvent(event: LeaseEvent): Promise<void> {
     switch (event.type) {
       case "snapshot":
         this.#peers.clear();
@@ -178,19 +169,19 @@ export abstract class RouteNetwork implements Network {
       }
       case "removed": {
         const key = this.#forget(event.lease);
-        if (key && !this.#peers.has(key)) this.log.info({ subnet: key }, "peer removed");
+        if (key && !this.#peers.has(key)) this.log.debug({ subnet: key }, "peer removed");
         if (key) this.#dirty.add(key);
         break;
       }
       case "own-removed":
         this.log.warn({ subnet: peerKey(event.lease) }, "this node's lease disappeared from the store; keeping routes");
-        return;
+        return Promise.resolve();
       default:
         this.log.error({ event }, "unknown lease event type");
-        return;
+        return Promise.resolve();
     }
-    this.#lastEventAt = performance.now();
-    await this.#schedule();
+    // Every event until the pass starts gets the same promise (a burst of 1,000 events: one promise, not 1,000).
+    return this.#schedule() as Promise<unknown> as Promise<void>;
   }
 
   /**
@@ -220,7 +211,7 @@ export abstract class RouteNetwork implements Network {
       }
     }
     await watching;
-    await this.#running?.catch(() => undefined);
+    await this.#settled;
     this.#sessionEnded = true;
     const session = this.#session;
     this.#session = undefined;
@@ -234,39 +225,34 @@ export abstract class RouteNetwork implements Network {
   }
 
   #schedule(): Promise<ReconcileReport> {
-    // A pass scheduled but not started yet takes every change made before it starts.
-    if (this.#starting) return this.#starting;
-    if (!this.#running) {
-      // Started on the next macrotask, not now: a burst of events delivered in one tick (1,000 leases written at
-      // once) then goes into one pass, instead of a pass for the first event and another for the rest.
-      const started = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        await this.#quietGap();
-        this.#starting = undefined;
-        return this.#pass();
-      });
-      this.#starting = started;
-      this.#running = started.finally(() => (this.#running = undefined));
-      return this.#running;
-    }
-    this.#again ??= this.#running.catch(() => undefined).then(() => {
-      this.#again = undefined;
-      return this.#schedule();
+    if (this.#pending) return this.#pending;
+    // A pass starts once the one before it has queued its writes (not finished them: an incremental pass's route
+    // writes may still run while the next pass computes and queues its own, see EntriesKernel.apply), on the next
+    // macrotask after that, so a burst of events delivered in one tick goes into one pass.
+    const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const start = this.#gateOpen ? nextMacrotask() : this.#gate.then(nextMacrotask);
+    const before = this.#settled;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = () => {
+        if (this.#gate === gate) this.#gateOpen = true;
+        resolve();
+      };
     });
-    return this.#again;
-  }
-
-  /** Waits until no lease event arrived for `burstQuietMs` (at most `burstMaxWaitMs` in all); returns at once after a quiet spell. */
-  async #quietGap(): Promise<void> {
-    if (this.#quietMs === 0) return;
-    const start = performance.now();
-    for (;;) {
-      const now = performance.now();
-      const quietFor = now - this.#lastEventAt;
-      if (quietFor >= this.#quietMs) return;
-      const left = this.#maxWaitMs - (now - start);
-      if (left <= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(this.#quietMs - quietFor, left))));
-    }
+    this.#gate = gate;
+    this.#gateOpen = false;
+    const work = start
+      .then(async () => {
+        this.#pending = undefined;
+        // A full pass reads the kernel, so it waits until the writes of every earlier pass have settled.
+        return this.#full ? this.#fullPass(before) : this.#incrementalPass(open);
+      })
+      .finally(open);
+    this.#settled = Promise.allSettled([before, work]);
+    // undefined: the incremental write failed; a full pass (re-reading the kernel) repairs it.
+    const result = work.then((report) => report ?? this.reconcile());
+    this.#pending = result;
+    return result;
   }
 
   #admit(lease: Lease): void {
@@ -289,8 +275,12 @@ export abstract class RouteNetwork implements Network {
     return key;
   }
 
-  async #pass(): Promise<ReconcileReport> {
-    if (this.#full) return this.#fullPass();
+  /**
+   * Diffs the changed peers against what was last written for them and writes the difference. What it
+   * writes is recorded as applied before the kernel confirms it, so the next pass (which may start as soon as
+   * `queued` is called) diffs against it; if the write fails, a full pass re-reads the kernel and starts over.
+   */
+  async #incrementalPass(queued: () => void): Promise<ReconcileReport | undefined> {
     const keys = [...this.#dirty];
     this.#dirty.clear();
     const add: KernelEntries[] = [];
@@ -313,25 +303,28 @@ export abstract class RouteNetwork implements Network {
       wanted.set(key, want);
     }
     const diff: EntriesDiff = { add: mergeEntries(...add), remove: mergeEntries(...remove) };
-    if (!isEmptyEntries(diff.add) || !isEmptyEntries(diff.remove)) {
-      try {
-        await this.kernel.apply(diff);
-      } catch (err) {
-        this.log.debug({ err }, "incremental update failed; running a full pass");
-        return this.#fullPass();
-      }
-    }
     for (const [key, want] of wanted) {
       if (isEmptyEntries(want)) this.#applied.delete(key);
       else this.#applied.set(key, want);
-      this.#setError(key, undefined);
     }
+    if (!isEmptyEntries(diff.add) || !isEmptyEntries(diff.remove)) {
+      try {
+        await this.kernel.apply(diff, { onQueued: queued });
+      } catch (err) {
+        this.log.debug({ err }, "incremental update failed; running a full pass");
+        this.#full = true;
+        return undefined;
+      }
+    }
+    for (const key of wanted.keys()) this.#setError(key, undefined);
     return { diff, peerErrors: this.#errors };
   }
 
-  async #fullPass(): Promise<ReconcileReport> {
+  async #fullPass(earlier: Promise<unknown>): Promise<ReconcileReport> {
     this.#full = false;
     this.#dirty.clear();
+    // Writes of earlier passes still running would make the kernel look half-programmed.
+    await earlier;
     await this.beforeReconcile();
     const errors = new Map<string, Error>();
     const byPeer = new Map<string, KernelEntries>();

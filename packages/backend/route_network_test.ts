@@ -3,9 +3,10 @@ import * as assert from "uvu/assert";
 import type { IpRoute } from "@weft/iproute";
 import { FakeIpRoute, FakeIpSession } from "@weft/iproute/testing";
 import type { Lease } from "@weft/subnet";
-import type { KernelEntries } from "./kernel_entries.ts";
+import type { EntriesDiff, KernelEntries } from "./kernel_entries.ts";
 import { MemoryEntriesKernel } from "./memory_entries_kernel.ts";
 import { PeerError } from "./peer_error.ts";
+import type { ApplyEntriesOptions } from "./reconcile_entries.ts";
 import { cidrText, peerKey, RouteNetwork, type RouteNetworkOptions } from "./route_network.ts";
 import type { Logger } from "./types.ts";
 
@@ -220,38 +221,6 @@ test("added events delivered in one tick are programmed by one pass", async () =
   assert.equal(kernel.entries().routes.length, 5);
 });
 
-test("added events spread over a few ms, with gaps shorter than burstQuietMs, are programmed by one pass", async () => {
-  const kernel = new MemoryEntriesKernel();
-  const net = new TestNetwork(kernel, undefined, 10_000, { burstQuietMs: 15, burstMaxWaitMs: 500 });
-  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
-  const applied = kernel.applied.length;
-  const pending: Promise<void>[] = [];
-  for (const n of [2, 3, 4, 5, 6]) {
-    pending.push(net.handleLeaseEvent({ type: "added", lease: lease(n) }));
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  await Promise.all(pending);
-  assert.is(kernel.applied.length - applied, 1);
-  assert.is(kernel.entries().routes.length, 5);
-});
-
-test("burstMaxWaitMs bounds the wait for a quiet gap, and burstQuietMs 0 starts a pass at once", async () => {
-  const kernel = new MemoryEntriesKernel();
-  const net = new TestNetwork(kernel, undefined, 10_000, { burstQuietMs: 1000, burstMaxWaitMs: 20 });
-  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
-  const t0 = performance.now();
-  await net.handleLeaseEvent({ type: "added", lease: lease(2) });
-  const waited = performance.now() - t0;
-  assert.ok(waited >= 15 && waited < 500, `waited ${waited} ms`);
-  const eager = new TestNetwork(new MemoryEntriesKernel(), undefined, 10_000, { burstQuietMs: 0 });
-  await eager.handleLeaseEvent({ type: "snapshot", leases: [] });
-  const t1 = performance.now();
-  await eager.handleLeaseEvent({ type: "added", lease: lease(2) });
-  assert.ok(performance.now() - t1 < 15, "no wait");
-  assert.throws(() => new TestNetwork(kernel, undefined, 10_000, { burstQuietMs: -1 }), (e: unknown) => e instanceof RangeError && /burstQuietMs/.test((e as Error).message));
-  assert.throws(() => new TestNetwork(kernel, undefined, 10_000, { burstMaxWaitMs: Number.NaN }), (e: unknown) => e instanceof RangeError && /burstMaxWaitMs/.test((e as Error).message));
-});
-
 test("run() restores entries deleted by someone else and returns after abort", async () => {
   const kernel = new MemoryEntriesKernel();
   const { lines, logger } = recordingLogger();
@@ -307,6 +276,75 @@ test("an ipSession is opened at the first write, used for small batches, and clo
   assert.is(sessions[0]!.jobs.length, 2);
   assert.is(ip.lastBatch?.toString(), "# ip\nroute replace 10.244.4.0/24 via 192.168.1.4 dev eth0\n");
   assert.match(ip.dump(), /10\.244\.4\.0\/24 via 192\.168\.1\.4 dev eth0/);
+});
+
+/** A kernel whose writes land at once but "finish" only when released; it reports them queued before that. */
+class QueuedKernel extends MemoryEntriesKernel {
+  readonly running: Array<() => void> = [];
+  starts = 0;
+  override async apply(diff: EntriesDiff, options: ApplyEntriesOptions = {}): Promise<void> {
+    this.starts++;
+    await super.apply(diff);
+    options.onQueued?.();
+    await new Promise<void>((resolve) => this.running.push(resolve));
+  }
+  release(): void {
+    for (const r of this.running.splice(0)) r();
+  }
+}
+
+const until = async (cond: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+  assert.ok(cond(), what);
+};
+
+test("the next incremental pass starts once the previous one's writes are queued, before they finish", async () => {
+  const kernel = new QueuedKernel();
+  const net = new TestNetwork(kernel, undefined, 10_000);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
+  let firstDone = false;
+  const first = net.handleLeaseEvent({ type: "added", lease: lease(2) }).then(() => (firstDone = true));
+  await until(() => kernel.starts === 1, "the first pass writes");
+  const second = net.handleLeaseEvent({ type: "added", lease: lease(3) });
+  await until(() => kernel.starts === 2, "the second pass writes while the first one's writes still run");
+  assert.is(firstDone, false, "handleLeaseEvent resolves only when the kernel has finished");
+  kernel.release();
+  await first;
+  kernel.release();
+  await second;
+  assert.equal(kernel.entries(), merge(entriesOf(2), entriesOf(3)));
+});
+
+test("a MAC change in a pass that overlaps the pass that added the peer removes the old FDB entry", async () => {
+  const kernel = new QueuedKernel();
+  const net = new TestNetwork(kernel, undefined, 10_000);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
+  const first = net.handleLeaseEvent({ type: "added", lease: lease(2) });
+  await until(() => kernel.starts === 1, "the first pass writes");
+  const second = net.handleLeaseEvent({ type: "added", lease: lease(2, "bb:bb:bb:bb:bb:02") });
+  await until(() => kernel.starts === 2, "the second pass writes");
+  kernel.release();
+  await first;
+  kernel.release();
+  await second;
+  assert.equal(kernel.entries(), entriesOf(2, "bb:bb:bb:bb:bb:02"));
+});
+
+test("a full pass waits until the writes of earlier passes have finished before it reads the kernel", async () => {
+  const kernel = new QueuedKernel();
+  const net = new TestNetwork(kernel, undefined, 10_000);
+  await net.handleLeaseEvent({ type: "snapshot", leases: [] });
+  const first = net.handleLeaseEvent({ type: "added", lease: lease(2) });
+  await until(() => kernel.starts === 1, "the first pass writes");
+  const reads = kernel.reads;
+  const full = net.reconcile();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.is(kernel.reads, reads, "no kernel read while writes are still running");
+  kernel.release();
+  await first;
+  const report = await full;
+  assert.is(kernel.reads, reads + 1);
+  assert.ok(report.diff.add.routes.length === 0 && report.diff.remove.routes.length === 0, "nothing to repair");
 });
 
 test("handleLeaseEvent(own-removed) changes nothing and warns", async () => {

@@ -72,7 +72,8 @@ export interface Network {
    *
    * Callers (weftd) do not await one event before passing the next, so that a burst is applied in
    * one kernel pass: an implementation must record the event synchronously, before its first
-   * `await`, so that events take effect in the order they were passed (RouteNetwork does).
+   * `await`, so that events take effect in the order they were passed (RouteNetwork does). Events
+   * applied by the same pass may get the same promise.
    */
   handleLeaseEvent(event: LeaseEvent): Promise<void>;
   /**

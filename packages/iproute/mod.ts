@@ -3,8 +3,9 @@
  * bridge FDB entries, read back as typed objects from `ip -json` / `bridge -json`, applied one at a
  * time or many at once through `ip -batch -` / `bridge -batch -`, in any network namespace (by name
  * or by path such as `/proc/<pid>/ns/net`). Commands run as argv arrays, never through a shell, and
- * every name and address is validated first. `createIpSession()` applies batches over one long-lived
- * `ip -batch -` process (no process start per batch). A semantic fake is exported from `@weft/iproute/testing`.
+ * every name and address is validated first. `createIpSession()` applies batches over long-lived
+ * `ip -batch -` and `bridge -batch -` processes (no process start per batch). A semantic fake is exported
+ * from `@weft/iproute/testing`.
  *
  * @example
  * ```ts

@@ -5,6 +5,7 @@ import type { AcquireOptions, Lease, LeaseAttrs, LeaseEvent, LeaseRegistry, Leas
 import { LeaseAcquireError, LeaseConflictError, LeaseLostError } from "./errors.ts";
 import { leaseFitsConfig } from "./lease_fits_config.ts";
 import { watchLeases } from "./lease_watcher.ts";
+import { SharedRegistryWatch } from "./_shared_watch.ts";
 import { attrsOf, leaseKey, makeLease, sameOwner } from "./_lease.ts";
 import { abortReason, raceAbort, sleep } from "./_async.ts";
 
@@ -44,7 +45,8 @@ export interface KeepAliveOptions {
 /**
  * flannel's lease logic on any {@linkcode LeaseRegistry}: acquisition (reuse the lease carrying this public IP,
  * else the previous subnet, else a random free one among the first 100), renewal before expiry, release, the
- * watch, and re-publication of the node's lease when it vanishes from the registry.
+ * watch, and re-publication of the node's lease when it vanishes from the registry. {@linkcode watch} and
+ * {@linkcode keepAlive} running at the same time share one registry watch.
  *
  * @example
  * ```ts
@@ -61,9 +63,12 @@ export class LeaseManager implements LeaseStore {
   readonly #backoffMs: number;
   readonly #random: () => number;
   readonly #now: () => number;
+  /** One registry watch for {@linkcode watch} and {@linkcode keepAlive} together (each change is read once). */
+  readonly #watch: SharedRegistryWatch;
 
   constructor(registry: LeaseRegistry, options: LeaseManagerOptions = {}) {
     this.registry = registry;
+    this.#watch = new SharedRegistryWatch(registry);
     this.#ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
     this.#marginMs = options.renewMarginMs ?? DEFAULT_RENEW_MARGIN_MS;
     this.#retryMs = options.retryMs ?? 60_000;
@@ -183,7 +188,7 @@ export class LeaseManager implements LeaseStore {
 
   /** Watches every other node's lease: a snapshot, then changes; see {@linkcode LeaseWatcher}. */
   watch(options: WatchLeasesOptions): AsyncIterable<LeaseEvent> {
-    return watchLeases(this.registry, options);
+    return watchLeases(this.#watch, options);
   }
 
   /**
@@ -211,7 +216,7 @@ export class LeaseManager implements LeaseStore {
     };
     signal.addEventListener("abort", onAbort, { once: true });
     const watching = (async () => {
-      for await (const ev of this.registry.watch({ signal: stopWatch.signal })) {
+      for await (const ev of this.#watch.watch({ signal: stopWatch.signal })) {
         if (ev.type === "snapshot") {
           const held = ev.leases.find((l) => leaseKey(l) === key);
           if (!held) missing = true;

@@ -137,7 +137,7 @@ function ownHere(l: Lease, own: Lease | undefined): boolean {
  * Watches a registry through a {@linkcode LeaseWatcher}: one snapshot of the other nodes' leases, then changes,
  * until `options.signal` aborts (the stream then ends without an error).
  */
-export async function* watchLeases(registry: LeaseRegistry, options: WatchLeasesOptions): AsyncGenerator<LeaseEvent> {
+export async function* watchLeases(registry: Pick<LeaseRegistry, "watch">, options: WatchLeasesOptions): AsyncGenerator<LeaseEvent> {
   const watcher = new LeaseWatcher(options.ownLease !== undefined ? { ownLease: options.ownLease } : {});
   for await (const event of registry.watch({ signal: options.signal })) {
     if (options.signal.aborted) return;

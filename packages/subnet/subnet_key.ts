@@ -22,11 +22,11 @@ const KEY = /^(\d+\.\d+\.\d+\.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$/;
  */
 export function formatSubnetKey(parts: SubnetKeyParts): string {
   if (!parts.subnet && !parts.ipv6Subnet) throw new TypeError("formatSubnetKey: subnet or ipv6Subnet is required");
-  const v4 = parts.subnet ? cidrText(parts.subnet).replace("/", "-") : "0.0.0.0-0";
+  const v4 = parts.subnet ? `${parts.subnet.address}-${parts.subnet.prefixLength}` : "0.0.0.0-0";
   if (parts.subnet && parts.subnet.family !== 4) throw new TypeError(`formatSubnetKey: subnet must be IPv4, got ${cidrText(parts.subnet)}`);
   if (!parts.ipv6Subnet) return v4;
   if (parts.ipv6Subnet.family !== 6) throw new TypeError(`formatSubnetKey: ipv6Subnet must be IPv6, got ${cidrText(parts.ipv6Subnet)}`);
-  return `${v4}&${cidrText(parts.ipv6Subnet).replace("/", "-")}`;
+  return `${v4}&${parts.ipv6Subnet.address}-${parts.ipv6Subnet.prefixLength}`;
 }
 
 /**

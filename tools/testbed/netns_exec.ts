@@ -47,11 +47,17 @@ export function spawnIn(netns: string, argv: readonly string[], options: SpawnOp
 export function stopProcess(child: ChildProcess, options: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.graceMs ?? 3000);
-    child.once("exit", () => {
+    // The timers are referenced, so they keep this process alive until the child's exit has been seen, also for
+    // a detached, unref'd child (else Node could exit in the middle of a teardown).
+    let timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      timer = setTimeout(done, 5000); // a process that survives SIGKILL this long is stuck in the kernel
+    }, options.graceMs ?? 3000);
+    function done(): void {
       clearTimeout(timer);
       resolve();
-    });
+    }
+    child.once("exit", done);
     child.kill(options.signal ?? "SIGTERM");
   });
 }

@@ -7,6 +7,14 @@ const unit = suite("netns_exec");
 unit("inNetns() prefixes argv with ip netns exec", () => {
   assert.equal(inNetns("x", ["ip", "link"]), ["ip", "netns", "exec", "x", "ip", "link"]);
 });
+unit("stopProcess() kills a detached, unref'd child that ignores SIGTERM and resolves once it has exited", async () => {
+  const { spawn } = await import("node:child_process");
+  const child = spawn("sh", ["-c", "trap '' TERM; echo up; sleep 30"], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+  child.unref();
+  await new Promise((r) => child.stdout!.once("data", r));
+  await stopProcess(child, { graceMs: 100 });
+  assert.is(child.signalCode, "SIGKILL");
+});
 unit.run();
 
 const test = kernelTest(suite("netns_exec kernel"), { needs: ["root", "ip"] });
