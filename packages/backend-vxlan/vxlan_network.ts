@@ -132,7 +132,23 @@ export class VxlanNetwork extends RouteNetwork {
     await Promise.all(this.#families.map((f) => watchLinkDeletion(this.iproute, f.spec.name, { signal, onDeleted: trigger, logger: this.log })));
   }
 
-  protected override async peerEntries(peer: Lease): Promise<KernelEntries> {
+  protected override peerEntries(peer: Lease): Promise<KernelEntries> | KernelEntries {
+    // Synchronous unless DirectRouting has to look a route up (a burst of 1,000 peers then costs no microtask turns).
+    return this.#options.directRouting ? this.#directPeerEntries(peer) : this.#entries(peer, new Map());
+  }
+
+  async #directPeerEntries(peer: Lease): Promise<KernelEntries> {
+    const direct = new Map<Family, string>();
+    for (const f of this.#families) {
+      const publicIp = f.publicIp(peer);
+      const route = f.subnet(peer) && publicIp ? await lookupDirectRoute(this.iproute, publicIp) : undefined;
+      if (route) direct.set(f, route.dev);
+    }
+    return this.#entries(peer, direct);
+  }
+
+  /** The entries of `peer`; a family in `direct` gets a route via the public IP on that device instead of the tunnel. */
+  #entries(peer: Lease, direct: ReadonlyMap<Family, string>): KernelEntries {
     const neighbours: NeighbourEntry[] = [];
     const fdb: FdbEntry[] = [];
     const routes: RouteEntry[] = [];
@@ -142,12 +158,10 @@ export class VxlanNetwork extends RouteNetwork {
       const key = cidrText(subnet);
       const publicIp = f.publicIp(peer);
       if (!publicIp) throw new PeerError(key, `lease has no IPv${subnet.family} public IP`);
-      if (this.#options.directRouting) {
-        const direct = await lookupDirectRoute(this.iproute, publicIp);
-        if (direct) {
-          routes.push({ dst: key, via: publicIp.address, dev: direct.dev });
-          continue;
-        }
+      const directDev = direct.get(f);
+      if (directDev !== undefined) {
+        routes.push({ dst: key, via: publicIp.address, dev: directDev });
+        continue;
       }
       let mac: string;
       try {
