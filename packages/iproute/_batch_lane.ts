@@ -18,6 +18,7 @@
  * next one.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { batchFailureReports } from "./_parse.ts";
 import type { RealIpRoute } from "./_real_ip_route.ts";
 import type { BatchCommand, BatchSegment, BatchTool } from "./batch.ts";
 import { IpRouteError } from "./ip_route_error.ts";
@@ -258,23 +259,14 @@ export class BatchLane {
     const nested = job.nested;
     const out: IpRouteError[] = [];
     let nestedFailed = false;
-    let pending: string[] = [];
-    for (const line of stderr.split("\n")) {
-      const m = /^Command failed (.*):(\d+)$/.exec(line.trim());
-      if (!m) {
-        if (line.trim()) pending.push(line);
-        continue;
-      }
-      const n = Number(m[2]);
-      const text = pending.join("\n");
-      pending = [];
-      if (nested && m[1] === nested.file) {
+    for (const { file, line: n, text } of batchFailureReports(stderr)) {
+      if (nested && file === nested.file) {
         const cmd = nested.segment.commands[n - 1];
         if (cmd && !out.some((f) => f.netns === nested.ip.netns && f.index === cmd.index)) out.push(nested.ip.commandError(cmd, text));
         nestedFailed = true;
         continue;
       }
-      if (m[1] !== "-") continue;
+      if (file !== "-") continue;
       const entry = entries[n - firstLine];
       if (entry && "cmd" in entry) {
         if (!out.some((f) => f.netns === ip.netns && f.index === entry.cmd.index)) out.push(ip.commandError(entry.cmd, text));

@@ -6,6 +6,30 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
+/** One `Command failed <file>:<line>` report of `ip -batch`/`bridge -batch`, with the stderr text printed before it. */
+export interface BatchFailureReport {
+  readonly file: string;
+  /** 1-based line of the batch input. */
+  readonly line: number;
+  readonly text: string;
+}
+
+/** The failure reports in a batch run's stderr, in order (text not followed by a report is dropped). */
+export function batchFailureReports(stderr: string): BatchFailureReport[] {
+  const out: BatchFailureReport[] = [];
+  let pending: string[] = [];
+  for (const line of stderr.split("\n")) {
+    const m = /^Command failed (.*):(\d+)$/.exec(line.trim());
+    if (!m) {
+      if (line.trim()) pending.push(line);
+      continue;
+    }
+    out.push({ file: m[1]!, line: Number(m[2]), text: pending.join("\n") });
+    pending = [];
+  }
+  return out;
+}
+
 /** Parses iproute2 JSON output (empty output = empty list). */
 export function parseJsonArray(text: string, what: string): Json[] {
   const t = text.trim();

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseJsonArray, parseMonitorLine, toAddresses, toFdb, toLink, toNeighbour, toRoute } from "./_parse.ts";
+import { batchFailureReports, parseJsonArray, parseMonitorLine, toAddresses, toFdb, toLink, toNeighbour, toRoute } from "./_parse.ts";
 
 // Samples recorded from iproute2 6.1 on this project's kernel, so parsing is tested without root.
 const VXLAN = `[{"ifindex":5,"ifname":"flannel.1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1450,"operstate":"UNKNOWN","address":"0e:2a:00:00:00:01","linkinfo":{"info_kind":"vxlan","info_data":{"id":1,"local":"198.18.0.1","link":"v2","port_range":{"low":0,"high":0},"port":8472,"learning":false,"ttl":0,"df":"unset","ageing":300,"udp_csum":true,"gbp":true}}}]`;
@@ -50,6 +50,15 @@ test("parseMonitorLine() reads `ip -o monitor label` lines", () => {
   const neigh = parseMonitorLine("[NEIGH]10.1.0.9 dev v1 lladdr 02:00:00:00:00:01 PERMANENT ");
   assert.equal(neigh && neigh.type === "neigh" ? [neigh.address, neigh.dev, neigh.lladdr] : [], ["10.1.0.9", "v1", "02:00:00:00:00:01"]);
   assert.is(parseMonitorLine("something else"), undefined);
+});
+
+test("batchFailureReports() pairs each `Command failed` with the text before it", () => {
+  const stderr = 'Cannot find device "x0"\nCommand failed -:2\nRTNETLINK answers: File exists\nsecond line\nCommand failed /tmp/f:7\ntrailing text\n';
+  assert.equal(batchFailureReports(stderr), [
+    { file: "-", line: 2, text: 'Cannot find device "x0"' },
+    { file: "/tmp/f", line: 7, text: "RTNETLINK answers: File exists\nsecond line" },
+  ]);
+  assert.equal(batchFailureReports(""), []);
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { IpRouteBase } from "./_base.ts";
-import { parseJsonArray, parseMonitorLine, toAddresses, toFdb, toLink, toNeighbour, toRoute } from "./_parse.ts";
+import { batchFailureReports, parseJsonArray, parseMonitorLine, toAddresses, toFdb, toLink, toNeighbour, toRoute } from "./_parse.ts";
 import { checkIfname, checkIp, checkNetnsHandle, checkSysctlKey, checkSysctlValue } from "./_validate.ts";
 import { scriptOf, type Batch, type BatchCommand, type BatchSegment, type BatchTool } from "./batch.ts";
 import type {
@@ -100,19 +100,12 @@ export class RealIpRoute extends IpRouteBase {
   failuresOf(stderr: string, commandAt: (file: string, line: number) => BatchCommand | undefined): IpRouteError[] {
     const failures: IpRouteError[] = [];
     const seen = new Set<number>();
-    let pending: string[] = [];
-    for (const line of stderr.split("\n")) {
-      const m = /^Command failed (.*):(\d+)$/.exec(line.trim());
-      if (!m) {
-        if (line.trim()) pending.push(line);
-        continue;
-      }
-      const cmd = commandAt(m[1]!, Number(m[2]));
+    for (const report of batchFailureReports(stderr)) {
+      const cmd = commandAt(report.file, report.line);
       if (cmd && !seen.has(cmd.index)) {
         seen.add(cmd.index);
-        failures.push(this.#error(cmd, pending.join("\n")));
+        failures.push(this.#error(cmd, report.text));
       }
-      pending = [];
     }
     return failures;
   }
