@@ -106,7 +106,7 @@ export abstract class RouteNetwork implements Network {
   #gate: Promise<void> = Promise.resolve();
   #gateOpen = true;
   /** Settles when every pass started so far has settled (kernel writes included). */
-  #settled: Promise<unknown> = Promise.resolve();
+  #settled: Promise<void> = Promise.resolve();
   readonly #openSession: (() => IpSession) | undefined;
   #session: IpSession | undefined;
   #sessionEnded = false;
@@ -248,7 +248,8 @@ export abstract class RouteNetwork implements Network {
         return this.#full ? this.#fullPass(before) : this.#incrementalPass(open);
       })
       .finally(open);
-    this.#settled = Promise.allSettled([before, work]);
+    // (resolves to nothing: a value would chain every earlier report into the next one)
+    this.#settled = Promise.allSettled([before, work]).then(() => undefined);
     // undefined: the incremental write failed; a full pass (re-reading the kernel) repairs it.
     const result = work.then((report) => report ?? this.reconcile());
     this.#pending = result;
