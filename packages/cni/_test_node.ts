@@ -27,8 +27,9 @@ export async function testNode(subnetEnv: string | null = SUBNET_ENV_V4): Promis
   };
 }
 
-export function call(plugin: CniPlugin, command: string, env: { id: string; netns?: string; ifname?: string }, conf: Record<string, unknown>): Promise<CniResponse> {
+export function call(plugin: CniPlugin, command: string, env: { id: string; netns?: string; ifname?: string; args?: string }, conf: Record<string, unknown>): Promise<CniResponse> {
   const e: Record<string, string> = { CNI_COMMAND: command, CNI_CONTAINERID: env.id, CNI_IFNAME: env.ifname ?? "eth0", CNI_PATH: "/opt/cni/bin" };
+  if (env.args !== undefined) e.CNI_ARGS = env.args;
   if (env.netns !== undefined) e.CNI_NETNS = env.netns.includes("/") ? env.netns : `/run/netns/${env.netns}`;
   return dispatch({ env: e, stdin: JSON.stringify(conf) }, plugin);
 }

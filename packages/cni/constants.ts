@@ -36,4 +36,6 @@ export const CNI_ERROR = {
   addressesExhausted: 102,
   /** Weft: the (container, interface) pair is already set up. */
   alreadyExists: 103,
+  /** Weft: a requested address (CNI_ARGS `IP`, `args.cni.ips`, `runtimeConfig.ips`) is held by another attachment. */
+  addressNotAvailable: 104,
 } as const;

@@ -5,7 +5,10 @@
 //  - per pod a veth pair: `<ifname>` in the pod, `veth<8 hex>` on the host (a hash of container ID
 //    and ifname, so DEL and CHECK find it without extra state), on the bridge, hairpin on;
 //  - one address per family from the node subnet, allocated the host-local way from an @weft/ipam
-//    store in host-local's on-disk format, routes to the cluster networks via the gateway;
+//    store in host-local's on-disk format, routes to the cluster networks via the gateway; a
+//    requested address (CNI_ARGS `IP=`, `args.cni.ips`, `runtimeConfig.ips`) is honoured as
+//    host-local does, and a requested MAC (CNI_ARGS `MAC=`, `args.cni.mac`, `runtimeConfig.mac`,
+//    last wins) is set on the pod interface as the bridge plugin does (see _pod_requests.ts);
 //  - MTU and ipMasq (= !FLANNEL_IPMASQ) from subnet.env unless the config sets them.
 //
 // Every kernel change goes through @weft/iproute: `Batch` renders and validates each line, host-side
@@ -17,7 +20,7 @@
 // (container ID, ifname): a later ADD of the same pair waits for the pending teardown, and
 // `settled()`/`close()` wait for all of them.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DiskIpamStore, formatCidr, gatewayOf, parseIp } from "@weft/ipam";
 import type { Cidr, IpamStore, PodIpAllocation } from "@weft/ipam";
@@ -28,6 +31,7 @@ import {
 } from "@weft/iproute";
 import { KeyedLock } from "./_keyed_lock.ts";
 import { PodIpam } from "./_pod_ipam.ts";
+import { requestedIps, requestedMac } from "./_pod_requests.ts";
 import { CniError } from "./cni_error.ts";
 import { CNI_ERROR } from "./constants.ts";
 import type { CniCall, CniGcCall, CniPlugin } from "./dispatch.ts";
@@ -307,11 +311,16 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
 
   async function add(call: CniCall): Promise<CniResult> {
     const conf = parseWeftNetConf(call.config);
+    // What the runtime asks for is checked before anything is reserved or changed in the kernel.
+    const ipRequests = requestedIps(call.env, call.config);
+    const wantMac = requestedMac(call.env, call.config);
     const node = await cachedSubnets(conf);
     const { containerId, ifname, netns } = call.env;
     if (!existsSync(netns)) {
       throw new CniError(CNI_ERROR.netnsNotFound, `failed to open netns "${netns}": no such file or directory`);
     }
+    const ipam = ipamFor(conf, node);
+    const plan = ipam.plan(ipRequests);
     return containerLock.run(containerId, async () => {
       const hostVeth = hostVethName(containerId, ifname);
       await teardowns.get(hostVeth);
@@ -319,10 +328,12 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
       const store = storeFor(conf);
       const undo: Array<() => Promise<unknown>> = [];
       try {
-        const addrs: PodIpAllocation[] = await ipamFor(conf, node).allocate({ containerId, ifname });
+        const addrs: PodIpAllocation[] = await ipam.allocate({ containerId, ifname }, plan);
         undo.push(() => Promise.all(addrs.map((a) => store.release(a.ip, { owner: { containerId, ifname } }))));
         const hostMac = randomMac();
-        const podMac = randomMac();
+        // The pod interface gets its MAC when the veth is created (`peer ... address`), so the
+        // result reports the address the interface really has.
+        const podMac = wantMac ?? randomMac();
         const hostBatch = new Batch().addLink({
           type: "veth", name: hostVeth, mtu: node.mtu, mac: hostMac, master: conf.bridge, up: true,
           peer: { name: ifname, mtu: node.mtu, mac: podMac, netns },
@@ -482,6 +493,32 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
     const store = storeFor(conf);
     await store.sync();
     const errors: string[] = [];
+    const dir = join(conf.stateDir, conf.name);
+    if (existsSync(dir)) {
+      for (const f of readdirSync(dir)) {
+        const m = /^(.*)_([^_]+)\.json$/.exec(f);
+        if (!m || valid.has(`${m[1]}\0${m[2]}`)) continue;
+        const file = join(dir, f);
+        let state: Partial<AttachmentState> | undefined;
+        try {
+          state = JSON.parse(readFileSync(file, "utf8")) as Partial<AttachmentState>;
+        } catch (err) {
+          log(`GC: cannot read ${file} (${(err as Error).message}); removing it without touching links`);
+        }
+        if (state && typeof state.hostVeth === "string") {
+          const st = state as AttachmentState;
+          try {
+            await containerLock.run(m[1]!, () => collectVeth(st, m[1]!, m[2]!));
+          } catch (err) {
+            // Keep the state file: the next GC tries again.
+            errors.push(`delete ${st.hostVeth}: ${(err as Error).message}`);
+            continue;
+          }
+        }
+        rmSync(file, { force: true });
+      }
+    }
+    // Addresses last: none is handed out again while a stale pod interface still carries it.
     for (const r of await store.list()) {
       if (r.containerId === undefined) continue;
       const id = r.containerId.trim();
@@ -489,14 +526,25 @@ export function createPodNetwork(options: PodNetworkOptions = {}): PodNetwork {
       if (keep) continue;
       await store.release(r.ip).catch((err) => errors.push(`release ${r.ip.address}: ${(err as Error).message}`));
     }
-    const dir = join(conf.stateDir, conf.name);
-    if (existsSync(dir)) {
-      for (const f of readdirSync(dir)) {
-        const m = /^(.*)_([^_]+)\.json$/.exec(f);
-        if (m && !valid.has(`${m[1]}\0${m[2]}`)) rmSync(join(dir, f), { force: true });
-      }
+    if (errors.length > 0) throw new CniError(CNI_ERROR.ioFailure, `GC could not remove everything stale: ${errors.join("; ")}`);
+  }
+
+  /**
+   * GC of one collected attachment's host veth (deleting it also removes the pod end). Only a link
+   * Weft made is deleted: a veth with the state file's name that is a port of the attachment's
+   * bridge or carries the name Weft derives for (containerID, ifname).
+   */
+  async function collectVeth(state: AttachmentState, containerId: string, ifname: string): Promise<void> {
+    const name = state.hostVeth;
+    await teardowns.get(name);
+    const link = await hostIp.link.get(name);
+    if (!link) return;
+    const ours = link.kind === "veth" && (link.master === (state.bridge ?? "") || name === hostVethName(containerId, ifname));
+    if (!ours) {
+      log(`GC: ${name} of ${containerId}/${ifname} is not a Weft veth (kind ${link.kind ?? "none"}, master ${link.master ?? "none"}); left alone`);
+      return;
     }
-    if (errors.length > 0) throw new CniError(CNI_ERROR.ioFailure, `GC could not release every stale address: ${errors.join("; ")}`);
+    await deleteVeth(name);
   }
 
   const settled = async () => {

@@ -337,6 +337,207 @@ test("a state directory written by the reference host-local plugin is read, and 
   }
 });
 
+const podAddrs = async (ns: string, family: "-4" | "-6") =>
+  (JSON.parse(await sh(["ip", "-n", ns, "-j", family, "addr", "show", "dev", "eth0", "scope", "global"])) as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>)
+    // iproute2 prints `{}` for addresses the scope filter dropped
+    .flatMap((l) => l.addr_info.filter((a) => a.local !== undefined).map((a) => `${a.local}/${a.prefixlen}`));
+const errOf = (r: { exitCode: number; stdout: string }) => {
+  assert.is(r.exitCode, 1, r.stdout);
+  return JSON.parse(r.stdout) as { code: number; msg: string; details?: string };
+};
+
+test("ADD honours CNI_ARGS IP=: the pod has exactly that address, the result says so and host-local's file holds it", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const pod = await node.pod();
+    const r = await call(net, "ADD", { id: "c1", netns: pod, args: "IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.244.0.50" }, node.conf());
+    assert.is(r.exitCode, 0, r.stdout);
+    const res = JSON.parse(r.stdout) as CniResult;
+    assert.equal(res.ips, [{ interface: 2, address: "10.244.0.50/24", gateway: "10.244.0.1" }]);
+    assert.equal(await podAddrs(pod, "-4"), ["10.244.0.50/24"]);
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")), ["10.244.0.50"]);
+    assert.is(readFileSync(join(node.dataDir, "cbr0", "10.244.0.50"), "utf8"), "c1\r\neth0");
+    assert.equal(JSON.parse(readFileSync(join(node.stateDir, "cbr0", "c1_eth0.json"), "utf8")).addresses, ["10.244.0.50/24"]);
+    await sh(["ip", "netns", "exec", pod, "ping", "-c1", "-W2", "10.244.0.1"]);
+    // DEL releases the requested address like any other
+    assert.is((await call(net, "DEL", { id: "c1", netns: pod }, node.conf())).exitCode, 0);
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
+test("ADD of an IP= held by another pod fails with host-local's text and leaves no veth and no reservation", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const a = await node.pod();
+    const b = await node.pod();
+    assert.is((await call(net, "ADD", { id: "a", netns: a, args: "IP=10.244.0.5" }, node.conf())).exitCode, 0);
+    const e = errOf(await call(net, "ADD", { id: "b", netns: b, args: "IP=10.244.0.5" }, node.conf()));
+    assert.equal([e.code, e.msg], [104, "requested IP address 10.244.0.5 is not available in range set 10.244.0.1-10.244.0.254"]);
+    assert.match(e.details ?? "", "CNI_ARGS IP=10.244.0.5");
+    await net.settled();
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")), ["10.244.0.5"]);
+    assert.is(readFileSync(join(node.dataDir, "cbr0", "10.244.0.5"), "utf8"), "a\r\neth0", "a keeps its address");
+    assert.equal(await hostLinks(node.host), ["cni0", "lo", hostVethName("a", "eth0")].sort());
+    assert.not.match(await sh(["ip", "-n", b, "link"]), "eth0");
+    assert.not.ok(existsSync(join(node.stateDir, "cbr0", "b_eth0.json")));
+    // b can be added without the request afterwards
+    const ok = JSON.parse((await call(net, "ADD", { id: "b", netns: b }, node.conf())).stdout) as CniResult;
+    assert.is(ok.ips![0]!.address, "10.244.0.6/24");
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
+test("ADD refuses an IP outside the node subnet, the gateway or a wrong prefix before any kernel change", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const a = await node.pod();
+    const out = errOf(await call(net, "ADD", { id: "a", netns: a, args: "IP=10.245.0.5" }, node.conf()));
+    assert.equal([out.code, out.msg], [4, "CNI_ARGS IP=10.245.0.5: requested IP 10.245.0.5 is not in a range set of this node's pod subnet (range set 0: 10.244.0.1-10.244.0.254)"]);
+    const v6 = errOf(await call(net, "ADD", { id: "a", netns: a }, node.conf({ runtimeConfig: { ips: ["fd00:10::5"] } })));
+    assert.equal([v6.code, v6.msg.startsWith("runtimeConfig.ips[0]=fd00:10::5: requested IP fd00:10::5 is not in a range set")], [7, true], v6.msg);
+    const gw = errOf(await call(net, "ADD", { id: "a", netns: a }, node.conf({ args: { cni: { ips: ["10.244.0.1"] } } })));
+    assert.equal([gw.code, gw.msg], [7, "args.cni.ips[0]=10.244.0.1: requested ip 10.244.0.1 is subnet's gateway"]);
+    const bad = errOf(await call(net, "ADD", { id: "a", netns: a, args: "IP=10.244.0.x" }, node.conf()));
+    assert.equal([bad.code, bad.msg.startsWith("CNI_ARGS IP=10.244.0.x: not an IP address")], [4, true], bad.msg);
+    // not even the bridge was created, nothing reserved, the pod untouched
+    assert.equal(await hostLinks(node.host), ["lo"]);
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
+    assert.not.match(await sh(["ip", "-n", a, "link"]), "eth0");
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
+test("ADD honours runtimeConfig.ips and args.cni.ips with and without the subnet's prefix", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const [a, b, c] = [await node.pod(), await node.pod(), await node.pod()];
+    const ra = JSON.parse((await call(net, "ADD", { id: "a", netns: a }, node.conf({ runtimeConfig: { ips: ["10.244.0.60/24"] } }))).stdout) as CniResult;
+    assert.is(ra.ips![0]!.address, "10.244.0.60/24");
+    assert.equal(await podAddrs(a, "-4"), ["10.244.0.60/24"]);
+    const rb = JSON.parse((await call(net, "ADD", { id: "b", netns: b }, node.conf({ args: { cni: { ips: ["10.244.0.61"] } } }))).stdout) as CniResult;
+    assert.is(rb.ips![0]!.address, "10.244.0.61/24");
+    assert.equal(await podAddrs(b, "-4"), ["10.244.0.61/24"]);
+    const wrong = errOf(await call(net, "ADD", { id: "c", netns: c }, node.conf({ runtimeConfig: { ips: ["10.244.0.62/16"] } })));
+    assert.equal([wrong.code, wrong.msg], [7, "runtimeConfig.ips[0]=10.244.0.62/16: prefix length 16 does not match the node subnet 10.244.0.0/24"]);
+    // two different addresses for the one IPv4 range set
+    const two = errOf(await call(net, "ADD", { id: "c", netns: c, args: "IP=10.244.0.63" }, node.conf({ runtimeConfig: { ips: ["10.244.0.64"] } })));
+    assert.equal([two.code, two.msg.startsWith("runtimeConfig.ips[0]=10.244.0.64: a second requested IP for range set 0")], [7, true], two.msg);
+    // the same address from CNI_ARGS and runtimeConfig is one request
+    const same = JSON.parse((await call(net, "ADD", { id: "c", netns: c, args: "IP=10.244.0.63" }, node.conf({ runtimeConfig: { ips: ["10.244.0.63/24"] } }))).stdout) as CniResult;
+    assert.equal(same.ips!.map((i) => i.address), ["10.244.0.63/24"]);
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")).sort(), ["10.244.0.60", "10.244.0.61", "10.244.0.63"]);
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
+test("dual stack: an IPv6 request is honoured while IPv4 is automatic, and a taken one rolls back the IPv4 address", async () => {
+  const node = await testNode(SUBNET_ENV_DUAL);
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const [a, b] = [await node.pod(), await node.pod()];
+    const ra = JSON.parse((await call(net, "ADD", { id: "a", netns: a, args: "IP=fd00:10::50" }, node.conf())).stdout) as CniResult;
+    assert.equal(ra.ips!.map((i) => i.address), ["10.244.0.2/24", "fd00:10::50/64"]);
+    assert.equal(await podAddrs(a, "-6"), ["fd00:10::50/64"]);
+    assert.equal(await podAddrs(a, "-4"), ["10.244.0.2/24"]);
+    await sh(["ip", "netns", "exec", a, "ping", "-6", "-c1", "-W2", "fd00:10::1"]);
+    const e = errOf(await call(net, "ADD", { id: "b", netns: b, args: "IP=fd00:10:0:0::50" }, node.conf()));
+    assert.equal([e.code, e.msg], [104, "requested IP address fd00:10::50 is not available in range set fd00:10::1-fd00:10::ffff:ffff:ffff:ffff"]);
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")).sort(), ["10.244.0.2", "fd00:10::50"], "b's automatic IPv4 address was released");
+    await net.settled();
+    assert.equal(await hostLinks(node.host), ["cni0", "lo", hostVethName("a", "eth0")].sort());
+    // both families requested at once
+    const rb = JSON.parse((await call(net, "ADD", { id: "b", netns: b, args: "IP=10.244.0.70,fd00:10::70" }, node.conf())).stdout) as CniResult;
+    assert.equal(rb.ips!.map((i) => i.address), ["10.244.0.70/24", "fd00:10::70/64"]);
+    assert.equal(await podAddrs(b, "-6"), ["fd00:10::70/64"]);
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
+test("ADD sets a requested MAC on the pod interface and reports it; runtimeConfig.mac wins over CNI_ARGS MAC", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const [a, b] = [await node.pod(), await node.pod()];
+    const ra = JSON.parse((await call(net, "ADD", { id: "a", netns: a, args: "MAC=0A:58:0A:F4:00:99" }, node.conf())).stdout) as CniResult;
+    assert.is(ra.interfaces![2]!.mac, "0a:58:0a:f4:00:99");
+    assert.match(await sh(["ip", "-n", a, "link", "show", "eth0"]), "link/ether 0a:58:0a:f4:00:99 ");
+    assert.is((await linkJson(a, "eth0")).address, ra.interfaces![2]!.mac);
+    const rb = JSON.parse((await call(net, "ADD", { id: "b", netns: b, args: "MAC=0a:58:0a:f4:00:98" }, node.conf({ args: { cni: { mac: "0a:58:0a:f4:00:97" } }, runtimeConfig: { mac: "0a:58:0a:f4:00:96" } }))).stdout) as CniResult;
+    assert.is(rb.interfaces![2]!.mac, "0a:58:0a:f4:00:96");
+    assert.match(await sh(["ip", "-n", b, "link", "show", "eth0"]), "link/ether 0a:58:0a:f4:00:96 ");
+    // the two pods reach each other with those MACs
+    await sh(["ip", "netns", "exec", a, "ping", "-c1", "-W2", "10.244.0.3"]);
+    assert.match(await sh(["ip", "-n", a, "neigh", "show", "10.244.0.3"]), "0a:58:0a:f4:00:96");
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
+test("ADD refuses a bad MAC with an error naming the field and the value, before any kernel change", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const a = await node.pod();
+    const multicast = errOf(await call(net, "ADD", { id: "a", netns: a, args: "MAC=01:00:5e:00:00:01" }, node.conf()));
+    assert.equal([multicast.code, multicast.msg], [4, "CNI_ARGS MAC=01:00:5e:00:00:01: a multicast MAC address; the pod interface needs a unicast one"]);
+    const junk = errOf(await call(net, "ADD", { id: "a", netns: a }, node.conf({ runtimeConfig: { mac: "0a:58:0a:f4:00" } })));
+    assert.equal([junk.code, junk.msg], [7, "runtimeConfig.mac=0a:58:0a:f4:00: not a MAC address like 0a:58:0a:f4:00:02"]);
+    assert.equal(await hostLinks(node.host), ["lo"]);
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
+    assert.not.match(await sh(["ip", "-n", a, "link"]), "eth0");
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
+test("GC deletes the host veths of collected attachments, keeps valid ones and leaves links Weft did not create", async () => {
+  const node = await testNode();
+  const net = createPodNetwork({ hostNetns: node.host });
+  try {
+    const conf = node.conf({ cniVersion: "1.1.0" });
+    const pods: Record<string, string> = {};
+    for (const id of ["a", "b", "c"]) {
+      pods[id] = await node.pod();
+      assert.is((await call(net, "ADD", { id, netns: pods[id] }, conf)).exitCode, 0);
+    }
+    // a stale state file naming a link that is not a port of the bridge and not a Weft name
+    await sh(["ip", "-n", node.host, "link", "add", "vethforeign", "type", "veth", "peer", "name", "foreignpeer"]);
+    writeFileSync(join(node.stateDir, "cbr0", "z_eth0.json"), JSON.stringify({ containerId: "z", ifname: "eth0", netns: "/run/netns/gone", hostVeth: "vethforeign", bridge: "cni0", addresses: [], mtu: 1450, ipMasq: false }));
+    assert.equal(await hostLinks(node.host), ["cni0", "foreignpeer", "lo", "vethforeign", ...["a", "b", "c"].map((id) => hostVethName(id, "eth0"))].sort());
+    const r = await call(net, "GC", { id: "" }, { ...conf, "cni.dev/valid-attachments": [{ containerID: "b", ifname: "eth0" }] });
+    assert.equal([r.exitCode, r.stdout], [0, ""]);
+    assert.equal(await hostLinks(node.host), ["cni0", "foreignpeer", "lo", "vethforeign", hostVethName("b", "eth0")].sort());
+    assert.not.match(await sh(["ip", "-n", pods.a!, "link"]), "eth0");
+    assert.not.match(await sh(["ip", "-n", pods.c!, "link"]), "eth0");
+    assert.is((await linkJson(pods.b!, "eth0")).operstate, "UP");
+    assert.equal(ipFiles(join(node.dataDir, "cbr0")), ["10.244.0.3"]);
+    assert.equal(readdirSync(join(node.stateDir, "cbr0")), ["b_eth0.json"]);
+    // a second GC finds nothing more to do
+    assert.is((await call(net, "GC", { id: "" }, { ...conf, "cni.dev/valid-attachments": [{ containerID: "b", ifname: "eth0" }] })).exitCode, 0);
+    assert.is((await linkJson(node.host, hostVethName("b", "eth0"))).master, "cni0");
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+});
+
 for (const v of ALL_SPEC_VERSIONS) {
   test(`ADD/DEL work and the result has the config's shape for cniVersion ${v}`, async () => {
     const node = await testNode();
