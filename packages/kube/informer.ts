@@ -4,6 +4,11 @@
  * 1. LIST the collection (a consistent read) and replace the cache with the result; objects missing from the list
  *    are reported as deleted, new ones as added, changed ones (different resourceVersion) as updated. So a relist
  *    after 410 Gone loses no events: the handlers see the difference between the old cache and the server.
+ *    The list is read in pages of `pageSize` (500, as client-go's reflector) with `limit` + `continue`; the pages
+ *    are one snapshot at the first page's resourceVersion and are collected before the cache is compared, so the
+ *    handlers see exactly what one big list would give. When a continue token expires (410 before the last page)
+ *    the list starts over from scratch as one unpaginated list, as client-go's pager does (`FullListIfExpired`):
+ *    paging again could expire again on a busy cluster.
  * 2. WATCH from the list's resourceVersion with `allowWatchBookmarks=true` and a server-side `timeoutSeconds`.
  *    Every event (including BOOKMARK) advances the resourceVersion; when the stream ends normally (timeout, server
  *    restart, dropped connection) the watch resumes from the last resourceVersion without a list.
@@ -16,8 +21,8 @@
  */
 import { Watch } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { KubeApiError, KubeClient } from "./kube_client.ts";
-import type { KubeStatus } from "./kube_client.ts";
+import { KubeApiError, KubeClient, isGone } from "./kube_client.ts";
+import type { KubeList, KubeListOptions, KubeStatus } from "./kube_client.ts";
 import { ObjectCache, objectKey } from "./object_cache.ts";
 import type { ReadonlyObjectCache } from "./object_cache.ts";
 import { ENDPOINT_SLICES, NODES, SERVICES, resourcePath } from "./resources.ts";
@@ -53,7 +58,12 @@ export interface InformerOptions {
   backoffMaxMs?: number;
   /** Server-side watch timeout; the watch is then resumed. @default a random value in [300, 600) like client-go */
   watchTimeoutSeconds?: number;
-  /** Timeout of a list request. @default 60000 */
+  /**
+   * Items per LIST request (the `limit` parameter); the pages are gathered into one snapshot before the cache is
+   * updated. 0: one unpaginated list. @default 500 (client-go's reflector page size)
+   */
+  pageSize?: number;
+  /** Timeout of each list request (each page). @default 60000 */
   listTimeoutMs?: number;
   /** Timers for backoff and resync (inject a fake clock in tests). @default REAL_TIMERS */
   timers?: Timers;
@@ -63,11 +73,13 @@ export interface InformerOptions {
 
 /** Counters of what the informer did; tests and metrics read them. */
 export interface InformerStats {
-  /** LIST requests that succeeded. */
+  /** Complete LISTs (all pages) that succeeded. */
   lists: number;
+  /** LIST pages received: a list of n pages counts n (pages of a list abandoned after a 410 count too). */
+  pages: number;
   /** WATCH requests started. */
   watches: number;
-  /** Relists caused by 410 Gone. */
+  /** Relists caused by 410 Gone: a watch's resourceVersion or a list's continue token was too old. */
   expired: number;
   /** BOOKMARK events received. */
   bookmarks: number;
@@ -103,12 +115,13 @@ type WatchOutcome = "closed" | "expired" | "aborted";
 /** A list/watch informer with a cache for one resource. Start it with `run(signal)`. */
 export class Informer<T extends KubeObject> {
   readonly resource: ResourceDescriptor<T>;
-  readonly stats: InformerStats = { lists: 0, watches: 0, expired: 0, bookmarks: 0, errors: 0, resyncs: 0 };
+  readonly stats: InformerStats = { lists: 0, pages: 0, watches: 0, expired: 0, bookmarks: 0, errors: 0, resyncs: 0 };
   readonly #cache = new ObjectCache<T>();
   readonly #client: KubeClient;
   readonly #watch: Watch;
   readonly #options: InformerOptions;
   readonly #timers: Timers;
+  readonly #pageSize: number;
   readonly #handlers = new Set<InformerHandlers<T>>();
   #rv = "";
   #synced = false;
@@ -119,8 +132,13 @@ export class Informer<T extends KubeObject> {
     if (options.namespace !== undefined && !resource.namespaced) {
       throw new TypeError(`Cannot create informer: ${resource.plural} are cluster-scoped but namespace "${options.namespace}" was given`);
     }
+    const pageSize = options.pageSize ?? 500;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 0) {
+      throw new RangeError(`Cannot create informer: pageSize must be a non-negative integer, got ${options.pageSize}`);
+    }
     this.resource = resource;
     this.#options = options;
+    this.#pageSize = pageSize;
     this.#timers = options.timers ?? REAL_TIMERS;
     this.#client = new KubeClient(kubeConfig, { requestTimeoutMs: options.listTimeoutMs ?? 60_000 });
     this.#watch = new Watch(kubeConfig);
@@ -272,14 +290,51 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  async #list(signal: AbortSignal): Promise<void> {
+  /**
+   * Reads every page of the list into one snapshot. A 410 on a continued page (the first page's snapshot was
+   * compacted) drops the pages read so far and starts again with one unpaginated list.
+   */
+  async #listAll(signal: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {
     const o = this.#options;
-    const list = await this.#client.list(this.resource, {
+    const base: KubeListOptions = {
       ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
       ...(o.labelSelector !== undefined ? { labelSelector: o.labelSelector } : {}),
       ...(o.fieldSelector !== undefined ? { fieldSelector: o.fieldSelector } : {}),
       signal,
-    });
+    };
+    let limit = this.#pageSize;
+    let items: T[] = [];
+    let resourceVersion = "";
+    let token = "";
+    for (;;) {
+      let page: KubeList<T>;
+      try {
+        page = await this.#client.list(this.resource, { ...base, ...(limit > 0 ? { limit } : {}), ...(token !== "" ? { continue: token } : {}) });
+      } catch (err) {
+        if (token === "" || !isGone(err)) throw err;
+        this.stats.expired += 1;
+        items = [];
+        resourceVersion = "";
+        token = "";
+        limit = 0;
+        continue;
+      }
+      this.stats.pages += 1;
+      if (resourceVersion === "") resourceVersion = page.resourceVersion;
+      for (const item of page.items) items.push(item);
+      if (page.continue === "") return { items, resourceVersion };
+      if (page.continue === token) {
+        throw new KubeApiError(`LIST ${this.resource.plural}: the server sent the same continue token twice`, {
+          statusCode: 0,
+          path: resourcePath(this.resource, o.namespace !== undefined ? { namespace: o.namespace } : {}),
+        });
+      }
+      token = page.continue;
+    }
+  }
+
+  async #list(signal: AbortSignal): Promise<void> {
+    const list = await this.#listAll(signal);
     this.stats.lists += 1;
     const fresh = new Map<string, T>();
     for (const item of list.items) fresh.set(objectKey(item), item);

@@ -230,4 +230,88 @@ t("a handler that throws is reported and does not stop the informer", async (ctx
   assert.is(errors.length, 2);
 });
 
+const listRequests = (fake: FakeApiServer) => fake.requests.filter((r) => r.path === "/api/v1/nodes" && !r.watch);
+
+t("pageSize 2 over 5 nodes: three pages, one snapshot, one add per node, stats count the pages", async (ctx) => {
+  for (const n of ["e", "c", "a", "d", "b"]) ctx.fake.create("nodes", node(n));
+  const inf = createNodeInformer(ctx.kc, { ...opts, pageSize: 2 });
+  let requestsAtFirstAdd = -1;
+  inf.on({ add: () => void (requestsAtFirstAdd < 0 && (requestsAtFirstAdd = listRequests(ctx.fake).length)) });
+  const log = start(ctx, inf);
+  await inf.waitForSync({ timeoutMs: 5000 });
+  assert.equal(log, ["add a", "add b", "add c", "add d", "add e"]);
+  assert.is(requestsAtFirstAdd, 3, "handlers run only after the last page");
+  assert.equal([inf.stats.pages, inf.stats.lists, inf.stats.expired], [3, 1, 0]);
+  const lists = listRequests(ctx.fake);
+  assert.equal(lists.map((r) => [r.query.limit, r.query.continue !== undefined]), [["2", false], ["2", true], ["2", true]]);
+  assert.is(inf.resourceVersion, "5");
+  // the watch starts at the snapshot's resourceVersion and the informer keeps working
+  await waitFor(() => ctx.fake.watchCount === 1, "the watch");
+  assert.is(ctx.fake.requests.find((r) => r.watch)?.query.resourceVersion, "5");
+  ctx.fake.delete("nodes", "c");
+  await waitFor(() => log.length === 6, "the delete");
+  assert.is(log[5], "delete c");
+});
+
+t("a paginated relist after 410 reports the same differences as one list would", async (ctx) => {
+  for (const n of ["a", "b", "c", "d", "e"]) ctx.fake.create("nodes", node(n));
+  const inf = createNodeInformer(ctx.kc, { ...opts, pageSize: 2 });
+  const log = start(ctx, inf);
+  await inf.waitForSync({ timeoutMs: 5000 });
+  await waitFor(() => ctx.fake.watchCount === 1, "the watch");
+  log.length = 0;
+  ctx.fake.dropWatches();
+  ctx.fake.delete("nodes", "b");
+  ctx.fake.patch("nodes", "e", { spec: { podCIDR: "10.244.9.0/24" } });
+  ctx.fake.create("nodes", node("f"));
+  ctx.fake.compact();
+  await waitFor(() => inf.stats.lists === 2, "the relist");
+  assert.equal(log.sort(), ["add f", "delete b", "update e"]);
+  assert.equal(names(inf), serverNames(ctx.fake));
+  assert.is(inf.stats.pages, 6, "3 pages, then 3 pages again");
+});
+
+t("a continue token that expires mid-list makes the informer start over with one full list and sync the right set", async (ctx) => {
+  for (const n of ["a", "b", "c", "d", "e"]) ctx.fake.create("nodes", node(n));
+  let expired = false;
+  ctx.fake.onRequest((r) => {
+    if (!expired && r.query.continue !== undefined) {
+      expired = true;
+      // between the pages: a write, then a compaction past the first page's revision
+      ctx.fake.create("nodes", node("f"));
+      ctx.fake.delete("nodes", "a");
+      ctx.fake.compact();
+    }
+  });
+  const inf = createNodeInformer(ctx.kc, { ...opts, pageSize: 2 });
+  const log = start(ctx, inf);
+  await inf.waitForSync({ timeoutMs: 5000 });
+  assert.ok(expired);
+  assert.equal(names(inf), ["b", "c", "d", "e", "f"]);
+  assert.equal(names(inf), serverNames(ctx.fake));
+  assert.equal(log, ["add b", "add c", "add d", "add e", "add f"], "nothing from the abandoned pages");
+  assert.equal([inf.stats.expired, inf.stats.lists, inf.stats.pages, inf.stats.errors], [1, 1, 2, 0]);
+  const lists = listRequests(ctx.fake);
+  assert.equal(lists.map((r) => [r.query.limit, r.query.continue !== undefined]), [["2", false], ["2", true], [undefined, false]]);
+  assert.is(inf.resourceVersion, ctx.fake.resourceVersion);
+});
+
+t("the default page size is 500 and pageSize 0 lists in one request", async (ctx) => {
+  for (let i = 0; i < 501; i++) ctx.fake.create("nodes", node(`n${String(i).padStart(3, "0")}`));
+  const inf = createNodeInformer(ctx.kc, opts);
+  start(ctx, inf);
+  await inf.waitForSync({ timeoutMs: 10_000 });
+  assert.is(inf.cache.size, 501);
+  assert.equal([inf.stats.pages, inf.stats.lists], [2, 1]);
+  assert.equal(listRequests(ctx.fake).map((r) => r.query.limit), ["500", "500"]);
+  const whole = createNodeInformer(ctx.kc, { ...opts, pageSize: 0 });
+  start(ctx, whole);
+  await whole.waitForSync({ timeoutMs: 10_000 });
+  assert.is(whole.cache.size, 501);
+  assert.is(whole.stats.pages, 1);
+  assert.equal(listRequests(ctx.fake).slice(2).map((r) => r.query.limit), [undefined]);
+  assert.throws(() => createNodeInformer(ctx.kc, { pageSize: -1 }), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => createNodeInformer(ctx.kc, { pageSize: 2.5 }), /pageSize must be a non-negative integer/);
+});
+
 t.run();

@@ -89,6 +89,16 @@ export interface KubeListOptions {
   fieldSelector?: string;
   /** @default undefined (a consistent read) */
   resourceVersion?: string;
+  /**
+   * At most this many items (the `limit` query parameter, client-node's `limit`); when more remain the answer's
+   * `continue` is set. 0 or undefined: everything in one answer. @default undefined
+   */
+  limit?: number;
+  /**
+   * The `continue` token of the previous page (client-node's `_continue`), with otherwise the same options; the
+   * server answers 410 Gone (`isGone`) once the token's snapshot is too old. @default undefined
+   */
+  continue?: string;
   /** @default undefined */
   signal?: AbortSignal;
 }
@@ -96,7 +106,12 @@ export interface KubeListOptions {
 /** The result of {@linkcode KubeClient.list}: the objects and the list's resourceVersion. */
 export interface KubeList<T> {
   items: T[];
+  /** The resourceVersion of the list's snapshot (the same on every page of a paginated list). */
   resourceVersion: string;
+  /** Token for the next page (`metadata.continue`); `""` when this was the last page. */
+  continue: string;
+  /** How many items remain after this page (`metadata.remainingItemCount`), when the server knows. */
+  remainingItemCount?: number;
 }
 
 /** Options for {@linkcode KubeClient.patch}. */
@@ -189,15 +204,34 @@ export class KubeClient {
     return this.request<T>("GET", path, options.signal ? { signal: options.signal } : {});
   }
 
-  /** Lists a collection and returns its items and resourceVersion. */
+  /**
+   * Lists a collection (or one page of it, with `limit`/`continue`) and returns its items, resourceVersion and
+   * continue token.
+   */
   async list<T extends KubeObject>(resource: ResourceDescriptor<T>, options: KubeListOptions = {}): Promise<KubeList<T>> {
+    if (options.limit !== undefined && !(Number.isSafeInteger(options.limit) && options.limit >= 0)) {
+      throw new RangeError(`Cannot list ${resource.plural}: limit must be a non-negative integer, got ${options.limit}`);
+    }
     const path = resourcePath(resource, options.namespace !== undefined ? { namespace: options.namespace } : {});
-    const list = await this.request<{ items?: T[] | null; metadata?: { resourceVersion?: string } }>("GET", path, {
-      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, resourceVersion: options.resourceVersion },
+    type ListBody = { items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string; remainingItemCount?: number } };
+    const list = await this.request<ListBody>("GET", path, {
+      query: {
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+        resourceVersion: options.resourceVersion,
+        limit: options.limit !== undefined && options.limit > 0 ? options.limit : undefined,
+        continue: options.continue !== undefined && options.continue !== "" ? options.continue : undefined,
+      },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const items = (list?.items ?? []).map((o) => ({ ...o, apiVersion: o.apiVersion ?? resource.apiVersion, kind: o.kind ?? resource.kind }));
-    return { items, resourceVersion: list?.metadata?.resourceVersion ?? "" };
+    const remaining = list?.metadata?.remainingItemCount;
+    return {
+      items,
+      resourceVersion: list?.metadata?.resourceVersion ?? "",
+      continue: list?.metadata?.continue ?? "",
+      ...(typeof remaining === "number" ? { remainingItemCount: remaining } : {}),
+    };
   }
 
   /** PATCHes one object (or its subresource) and returns the result. */

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { FakeApiServer } from "@weft/fake-apiserver";
 import { KubeApiError, KubeClient, isConflict, isGone, isNotFound } from "./kube_client.ts";
 import { loadKubeConfig } from "./kube_config.ts";
-import { SERVICES } from "./resources.ts";
+import { NODES, SERVICES } from "./resources.ts";
 
 const t = suite<{ fake: FakeApiServer; client: KubeClient }>("KubeClient");
 t.before.each(async (ctx) => {
@@ -56,6 +56,35 @@ t("request() reports a connection failure as a KubeApiError with statusCode 0", 
   const err = await client.getNode("n1").catch((e: unknown) => e);
   assert.instance(err, KubeApiError);
   assert.is((err as KubeApiError).statusCode, 0);
+});
+
+t("list() with limit/continue returns pages, the continue token and remainingItemCount; an expired token isGone()", async ({ fake, client }) => {
+  for (const n of ["c", "a", "b"]) fake.create("nodes", { metadata: { name: n } });
+  const first = await client.list(NODES, { limit: 2 });
+  assert.equal(first.items.map((n) => n.metadata?.name), ["a", "b"]);
+  assert.is(first.items[0]?.kind, "Node");
+  assert.is(first.remainingItemCount, 1);
+  assert.ok(first.continue.length > 0);
+  assert.is(fake.requests[0]?.query.limit, "2");
+  const last = await client.list(NODES, { limit: 2, continue: first.continue });
+  assert.equal(last.items.map((n) => n.metadata?.name), ["c"]);
+  assert.is(last.continue, "");
+  assert.is(last.remainingItemCount, undefined);
+  assert.is(last.resourceVersion, first.resourceVersion);
+  assert.is(fake.requests[1]?.query.continue, first.continue);
+  // limit 0 and an empty token send neither parameter
+  const all = await client.list(NODES, { limit: 0, continue: "" });
+  assert.is(all.items.length, 3);
+  assert.equal(Object.keys(fake.requests[2]!.query), []);
+  fake.create("nodes", { metadata: { name: "d" } });
+  fake.compact();
+  const err = await client.list(NODES, { limit: 2, continue: first.continue }).catch((e: unknown) => e);
+  assert.ok(isGone(err));
+  assert.is((err as KubeApiError).reason, "Expired");
+  assert.match((err as KubeApiError).message, /The provided continue parameter is too old to display a consistent list result/);
+  const bad = await client.list(NODES, { limit: 2, continue: "garbage!" }).catch((e: unknown) => e);
+  assert.is((bad as KubeApiError).statusCode, 400);
+  await client.list(NODES, { limit: -1 }).then(() => assert.unreachable("negative limit"), (e: unknown) => assert.instance(e, RangeError));
 });
 
 t.run();

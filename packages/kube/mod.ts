@@ -1,8 +1,9 @@
 /**
  * Kubernetes access for Weft on `@kubernetes/client-node` 1.4: one `loadKubeConfig()` for kubeconfig files,
  * in-cluster service accounts and explicit API URLs; list/watch informers with a typed cache for Nodes,
- * Services and EndpointSlices (resume from resourceVersion, relist on 410 Gone, bookmarks, periodic resync,
- * backoff, AbortSignal); and a small client for the calls the agent makes (get node/pod, patch node status).
+ * Services and EndpointSlices (paginated lists, resume from resourceVersion, relist on 410 Gone, bookmarks,
+ * periodic resync, backoff, AbortSignal); and a small client for the calls the agent makes (get node/pod, patch
+ * node status).
  *
  * @example
  * ```ts

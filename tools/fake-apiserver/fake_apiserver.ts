@@ -16,11 +16,20 @@
  * - PATCH with JSON merge, strategic merge (conditions/addresses merge by `type`, ports by `port`) and JSON patch;
  *   the `status` subresource changes status and metadata only, the main resource keeps the old status.
  *   An update that changes nothing keeps the resourceVersion and sends no event.
+ * - Lists are in key order (`name`, or `namespace/name` across namespaces), as etcd returns them. `limit` and
+ *   `continue` page them like etcd3's GetList: each page looks at keys from the token's start key, fills up to
+ *   `limit` matching objects (selectors filter while the page fills), and sets `metadata.continue` when keys remain
+ *   (plus `metadata.remainingItemCount` when there is no selector). The pages of one list read the snapshot at the
+ *   first page's resourceVersion (reconstructed from the watch history) and all report it. A token stays valid
+ *   while that revision is in the kept history (`historySize` events, or until `compact()` after a later write);
+ *   then 410 Expired (`CONTINUE_EXPIRED_MESSAGE`, with a token for an inconsistent remainder in
+ *   `metadata.continue`). A malformed token is 400 BadRequest "invalid continue token: ...".
  * - Errors are `Status` objects: 404 NotFound, 409 Conflict / AlreadyExists, 401 Unauthorized, 415, 422, 400.
  *
  * Test control without HTTP: `create/update/patch/delete/get/list`, `compact()` (forget the history, so older
  * versions get 410), `dropWatches()` (end every watch stream), `restart()` (both), `sendBookmarks()`,
- * `failNextRequests()`, and `requests` (a log of what clients asked).
+ * `failNextRequests()`, `onRequest()` (a hook before each request is served), and `requests` (a log of what clients
+ * asked).
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,6 +37,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ContinueTokenError, decodeContinue, encodeContinue } from "./_continue.ts";
 import { PatchError, clone, isPlainObject, jsonPatch, mergePatch, strategicMergePatch } from "./_patch.ts";
 import { SelectorError, parseFieldSelector, parseLabelSelector } from "./_selectors.ts";
 
@@ -57,7 +67,10 @@ export type FakePatchType = "merge" | "strategic" | "json";
 
 /** Options for {@linkcode FakeApiServer.start}. */
 export interface FakeApiServerOptions {
-  /** How many events the watch history keeps; older resourceVersions get 410 Expired. @default 1000 */
+  /**
+   * How many events (writes of any resource) the history keeps. Watches from older resourceVersions, and list
+   * continue tokens whose snapshot is older, get 410 Expired. @default 1000
+   */
   historySize?: number;
   /** Period of BOOKMARK events on watches that allow them; 0 disables them. @default 60000 */
   bookmarkIntervalMs?: number;
@@ -123,10 +136,22 @@ class HttpError extends Error {
     readonly reason: string,
     message: string,
     readonly details?: Record<string, string>,
+    /** The Status's ListMeta, e.g. the inconsistent `continue` token of a 410 for an expired continue token. */
+    readonly listMeta?: Record<string, string>,
   ) {
     super(message);
   }
 }
+
+/**
+ * kube-apiserver's message (k8s.io/apiserver/pkg/storage/etcd3/errors.go `inconsistentContinue`) for a continue
+ * token whose revision was compacted; the 410 Status then carries a token in `metadata.continue` that goes on
+ * at the latest revision.
+ */
+export const CONTINUE_EXPIRED_MESSAGE = "The provided continue parameter is too old to display a consistent list result. " +
+  "You can start a new list without the continue parameter, or use the continue token in this response to retrieve " +
+  "the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that " +
+  "were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
 /** A kube-apiserver stand-in; see the module doc. Start with `FakeApiServer.start()`, end with `close()`. */
 export class FakeApiServer {
@@ -148,6 +173,7 @@ export class FakeApiServer {
   #compactedRv = 0;
   readonly #watchers = new Set<Watcher>();
   #failures: Array<{ statusCode: number; method?: string; watch?: boolean }> = [];
+  readonly #requestListeners = new Set<(request: FakeRequestRecord) => void>();
 
   private constructor(server: http.Server, url: string, dir: string, options: FakeApiServerOptions) {
     this.#server = server;
@@ -277,6 +303,16 @@ export class FakeApiServer {
   /** Sends a BOOKMARK with the current resourceVersion to every watch that allows bookmarks. */
   sendBookmarks(): void {
     for (const w of this.#watchers) if (w.bookmarks) this.#bookmark(w);
+  }
+
+  /**
+   * Calls `listener` for every request, after it is logged and before it is served (so a test can change the
+   * store between the pages of a list, e.g. write and `compact()` to expire a continue token). A listener that
+   * throws fails the request with 500. Returns a function that removes the listener.
+   */
+  onRequest(listener: (request: FakeRequestRecord) => void): () => void {
+    this.#requestListeners.add(listener);
+    return () => this.#requestListeners.delete(listener);
   }
 
   /** Makes the next `count` matching requests fail with a Status error. */
@@ -514,7 +550,7 @@ export class FakeApiServer {
         this.#route(req, res, Buffer.concat(chunks).toString("utf8"));
       } catch (err) {
         const e = err instanceof HttpError ? err : new HttpError(500, "InternalError", (err as Error).message ?? String(err));
-        if (!res.headersSent) sendJson(res, e.code, status(e.code, e.reason, e.message, e.details));
+        if (!res.headersSent) sendJson(res, e.code, status(e.code, e.reason, e.message, e.details, e.listMeta));
         else res.end();
       }
     });
@@ -525,7 +561,9 @@ export class FakeApiServer {
     const method = req.method ?? "GET";
     const query = url.searchParams;
     const isWatch = query.get("watch") === "true" || query.get("watch") === "1";
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(query), watch: isWatch });
+    const record: FakeRequestRecord = { method, path: url.pathname, query: Object.fromEntries(query), watch: isWatch };
+    this.requests.push(record);
+    for (const listener of [...this.#requestListeners]) listener(record);
     if (this.#token !== undefined && req.headers.authorization !== `Bearer ${this.#token}`) {
       throw new HttpError(401, "Unauthorized", "Unauthorized");
     }
@@ -553,21 +591,7 @@ export class FakeApiServer {
       if (method === "GET") {
         const match = this.#matcher(resource, query);
         if (isWatch) return this.#startWatch(resource, namespace, query, match, res);
-        const info = RESOURCES[resource];
-        const items = [...this.#store.get(resource)!.values()]
-          .filter((o) => (namespace === undefined || o.metadata?.namespace === namespace) && match(o))
-          .map((o) => {
-            const item = clone(o);
-            delete item.apiVersion;
-            delete item.kind;
-            return item;
-          });
-        return sendJson(res, 200, {
-          kind: `${info.kind}List`,
-          apiVersion: info.apiVersion,
-          metadata: { resourceVersion: String(this.#rv) },
-          items,
-        });
+        return sendJson(res, 200, this.#listPage(resource, namespace, query, match));
       }
       if (method === "POST") {
         if (RESOURCES[resource].namespaced && namespace === undefined) {
@@ -611,6 +635,91 @@ export class FakeApiServer {
       default:
         throw new HttpError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
     }
+  }
+
+  /**
+   * One LIST answer, as etcd3's GetList builds it: the objects of the snapshot in key order (`name`, or
+   * `namespace/name` across namespaces), from the continue token's start key on, filtered by the selectors while
+   * the page fills; `limit` (> 0) caps the page and, when keys remain after the last one looked at, sets
+   * `metadata.continue` (and `remainingItemCount` when there is no selector, so the count is exact).
+   */
+  #listPage(resource: FakeResource, namespace: string | undefined, query: URLSearchParams, match: (o: FakeObject) => boolean): FakeObject {
+    const info = RESOURCES[resource];
+    const limit = parseLimit(query.get("limit"));
+    const token = query.get("continue") ?? "";
+    let rv = this.#rv;
+    let start = "";
+    if (token !== "") {
+      let decoded;
+      try {
+        decoded = decodeContinue(token);
+      } catch (err) {
+        if (err instanceof ContinueTokenError) throw new HttpError(400, "BadRequest", `invalid continue token: ${err.message}`);
+        throw err;
+      }
+      const rvParam = query.get("resourceVersion") ?? "";
+      if (rvParam !== "" && rvParam !== "0") {
+        throw new HttpError(400, "BadRequest", "specifying resource version is not allowed when using continue");
+      }
+      start = decoded.start;
+      if (decoded.rv > 0) {
+        if (decoded.rv < this.#compactedRv) {
+          throw new HttpError(410, "Expired", CONTINUE_EXPIRED_MESSAGE, undefined, { continue: encodeContinue(start, -1) });
+        }
+        if (decoded.rv > this.#rv) {
+          throw new HttpError(500, "InternalError", "etcdserver: mvcc: required revision is a future revision");
+        }
+        rv = decoded.rv;
+      }
+      // rv -1 (the token of a 410 answer): go on at the latest revision, an inconsistent list.
+    }
+    const objects = rv === this.#rv ? this.#store.get(resource)! : this.#objectsAt(resource, rv);
+    const entries: Array<[string, FakeObject]> = [];
+    for (const o of objects.values()) {
+      if (namespace !== undefined && o.metadata?.namespace !== namespace) continue;
+      const key = namespace !== undefined || !info.namespaced ? o.metadata!.name : `${o.metadata!.namespace}/${o.metadata!.name}`;
+      if (key >= start) entries.push([key, o]);
+    }
+    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const items: FakeObject[] = [];
+    let lastKey = "";
+    let looked = 0;
+    let hasMore = false;
+    for (const [key, o] of entries) {
+      if (limit > 0 && items.length >= limit) {
+        hasMore = true;
+        break;
+      }
+      lastKey = key;
+      looked += 1;
+      if (!match(o)) continue;
+      const item = clone(o);
+      delete item.apiVersion;
+      delete item.kind;
+      items.push(item);
+    }
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (hasMore) {
+      metadata.continue = encodeContinue(`${lastKey}\u0000`, rv);
+      if (!query.get("labelSelector") && !query.get("fieldSelector")) metadata.remainingItemCount = entries.length - looked;
+    }
+    return { kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata, items };
+  }
+
+  /** The objects of `resource` as they were at revision `rv` (>= the compacted revision): the store with the
+   * kept history after `rv` undone. */
+  #objectsAt(resource: FakeResource, rv: number): Map<string, FakeObject> {
+    const objects = new Map(this.#store.get(resource)!);
+    for (let i = this.#history.length - 1; i >= 0; i--) {
+      const ev = this.#history[i]!;
+      if (ev.rv <= rv) break;
+      if (ev.resource !== resource) continue;
+      const meta = (ev.old ?? ev.object).metadata!;
+      const key = this.#key(resource, meta.name, meta.namespace);
+      if (ev.type === "ADDED") objects.delete(key);
+      else objects.set(key, ev.old!);
+    }
+    return objects;
   }
 
   #matcher(resource: FakeResource, query: URLSearchParams): (o: FakeObject) => boolean {
@@ -680,11 +789,23 @@ function parsePath(
   };
 }
 
-function status(code: number, reason: string, message: string, details?: Record<string, string>): FakeObject {
+function parseLimit(value: string | null): number {
+  if (value === null || value === "") return 0;
+  if (!/^-?\d+$/.test(value)) throw new HttpError(400, "BadRequest", `invalid limit: "${value}" is not an integer`);
+  return Math.max(0, Number(value)); // limit <= 0: no paging, as in etcd3's GetList
+}
+
+function status(
+  code: number,
+  reason: string,
+  message: string,
+  details?: Record<string, string>,
+  listMeta?: Record<string, string>,
+): FakeObject {
   return {
     kind: "Status",
     apiVersion: "v1",
-    metadata: {},
+    metadata: listMeta ?? {},
     status: "Failure",
     message,
     reason,

@@ -11,7 +11,7 @@ import {
   setHeaderOptions,
 } from "@kubernetes/client-node";
 import type { V1Node } from "@kubernetes/client-node";
-import { FakeApiServer } from "./fake_apiserver.ts";
+import { CONTINUE_EXPIRED_MESSAGE, FakeApiServer } from "./fake_apiserver.ts";
 
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -310,6 +310,167 @@ t("restart() cuts every watch and forgets the history, so resumed watches get 41
   await waitFor(() => resumed.isDone(), "the 410");
   assert.equal(resumed.events.map((e) => [e.type, e.code]), [["ERROR", 410]]);
   assert.equal(fake.list("nodes").map((n) => n.metadata?.name), ["a", "b"], "objects survive");
+});
+
+/** Lists all pages with client-node's listNode({ limit, _continue }); returns the pages' names and metadata. */
+async function pagesOf(core: CoreV1Api, query: { limit: number; labelSelector?: string; fieldSelector?: string }) {
+  const pages: Array<{ names: string[]; rv: string | undefined; remaining: number | undefined; more: boolean }> = [];
+  let token: string | undefined;
+  do {
+    const page = await core.listNode({ ...query, ...(token ? { _continue: token } : {}) });
+    token = page.metadata?._continue;
+    pages.push({
+      names: page.items.map((n) => n.metadata!.name!),
+      rv: page.metadata?.resourceVersion,
+      remaining: page.metadata?.remainingItemCount,
+      more: !!token,
+    });
+    assert.ok(pages.length < 20, "the pages end");
+  } while (token);
+  return pages;
+}
+
+/** The Status of a failed client-node call. */
+async function statusOf(call: () => Promise<unknown>): Promise<{ httpCode: number; body: Record<string, any> }> {
+  try {
+    await call();
+  } catch (err) {
+    assert.instance(err, ApiException);
+    const e = err as ApiException<string>;
+    return { httpCode: e.code, body: JSON.parse(e.body) };
+  }
+  throw new Error("the call should have failed");
+}
+
+t("limit/continue pages cover every node once, in key order, with remainingItemCount and one resourceVersion", async ({ fake, core }) => {
+  for (const n of ["n3", "n10", "a", "n1", "n2"]) fake.create("nodes", node(n));
+  const pages = await pagesOf(core, { limit: 2 });
+  assert.equal(pages.map((p) => p.names), [["a", "n1"], ["n10", "n2"], ["n3"]]);
+  assert.equal(pages.map((p) => p.remaining), [3, 1, undefined]);
+  assert.equal(pages.map((p) => p.more), [true, true, false]);
+  assert.equal(pages.map((p) => p.rv), ["5", "5", "5"]);
+  // an unpaginated list is in key order too, and limit 0 means no limit
+  assert.equal((await core.listNode()).items.map((n) => n.metadata?.name), ["a", "n1", "n10", "n2", "n3"]);
+  const all = await core.listNode({ limit: 0 });
+  assert.is(all.items.length, 5);
+  assert.is(all.metadata?._continue, undefined);
+  // an exact fit ends without a token
+  assert.equal((await pagesOf(core, { limit: 5 })).map((p) => [p.names.length, p.more]), [[5, false]]);
+  assert.equal(fake.requests.filter((r) => r.query.continue !== undefined).length, 2, "two continued requests");
+});
+
+t("namespaced lists page by namespace/name across namespaces and by name within one", async ({ fake, core }) => {
+  for (const [ns, name] of [["b", "a"], ["a", "z"], ["a", "b"], ["b", "c"]] as const) {
+    fake.create("services", { metadata: { name, namespace: ns } });
+  }
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await core.listServiceForAllNamespaces({ limit: 3, ...(token ? { _continue: token } : {}) });
+    keys.push(...page.items.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`));
+    token = page.metadata?._continue;
+  } while (token);
+  assert.equal(keys, ["a/b", "a/z", "b/a", "b/c"]);
+  const first = await core.listNamespacedService({ namespace: "b", limit: 1 });
+  assert.equal(first.items.map((s) => s.metadata?.name), ["a"]);
+  assert.is(first.metadata?.remainingItemCount, 1);
+  const rest = await core.listNamespacedService({ namespace: "b", limit: 1, _continue: first.metadata!._continue! });
+  assert.equal(rest.items.map((s) => s.metadata?.name), ["c"]);
+  assert.is(rest.metadata?._continue, undefined);
+});
+
+t("later pages show the snapshot of the first page, not changes made in between", async ({ fake, core }) => {
+  for (const n of ["a", "b", "c", "d"]) fake.create("nodes", node(n));
+  const first = await core.listNode({ limit: 2 });
+  assert.is(first.metadata?.resourceVersion, "4");
+  fake.patch("nodes", "c", { spec: { podCIDR: "10.244.9.0/24" } });
+  fake.delete("nodes", "d");
+  fake.create("nodes", node("e"));
+  fake.delete("nodes", "a");
+  const second = await core.listNode({ limit: 2, _continue: first.metadata!._continue! });
+  assert.equal(second.items.map((n) => n.metadata?.name), ["c", "d"]);
+  assert.is(second.items[0]?.spec?.podCIDR, "10.244.1.0/24", "c as it was");
+  assert.is(second.items[0]?.metadata?.resourceVersion, "3");
+  assert.is(second.metadata?.resourceVersion, "4");
+  assert.is(second.metadata?._continue, undefined, "e is not in the snapshot");
+  const now = await core.listNode();
+  assert.equal(now.items.map((n) => [n.metadata?.name, n.spec?.podCIDR]), [["b", "10.244.1.0/24"], ["c", "10.244.9.0/24"], ["e", "10.244.1.0/24"]]);
+  assert.is(now.metadata?.resourceVersion, "8");
+});
+
+t("an expired continue token is a 410 Expired Status with kube-apiserver's message and an inconsistent token", async ({ fake, core }) => {
+  for (const n of ["a", "b", "c", "d"]) fake.create("nodes", node(n));
+  const first = await core.listNode({ limit: 2 });
+  fake.compact(); // nothing was written since the first page: its revision is still readable
+  const ok = await core.listNode({ limit: 2, _continue: first.metadata!._continue! });
+  assert.equal(ok.items.map((n) => n.metadata?.name), ["c", "d"]);
+  for (let i = 0; i < 21; i++) fake.create("nodes", node(`x${i}`)); // the history keeps 20 events
+  const { httpCode, body } = await statusOf(() => core.listNode({ limit: 2, _continue: first.metadata!._continue! }));
+  assert.is(httpCode, 410);
+  assert.equal([body.kind, body.apiVersion, body.status, body.reason, body.code], ["Status", "v1", "Failure", "Expired", 410]);
+  assert.is(body.message, CONTINUE_EXPIRED_MESSAGE);
+  assert.ok(body.message.startsWith("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter"));
+  // the token in the Status goes on after "b" at the latest revision (an inconsistent list)
+  const rest = await core.listNode({ limit: 100, _continue: body.metadata.continue });
+  assert.is(rest.items.length, 23);
+  assert.equal(rest.items.slice(0, 3).map((n) => n.metadata?.name), ["c", "d", "x0"]);
+  assert.is(rest.metadata?.resourceVersion, fake.resourceVersion);
+  // compact() after a write expires the tokens of older lists too
+  const again = await core.listNode({ limit: 2 });
+  fake.create("nodes", node("y"));
+  fake.compact();
+  assert.is((await statusOf(() => core.listNode({ limit: 2, _continue: again.metadata!._continue! }))).httpCode, 410);
+});
+
+t("a malformed continue token is a 400 BadRequest Status 'invalid continue token: ...'", async ({ fake, core }) => {
+  fake.create("nodes", node("a"));
+  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64url");
+  const cases: Array<[string, string]> = [
+    ["%%%", "invalid continue token: continue key is not valid: illegal base64 data at input byte 0"],
+    [b64("{}"), "invalid continue token: continue key is not valid: server does not recognize this encoded version "],
+    [b64('{"v":"meta.k8s.io/v1","rv":0,"start":"a"}'), "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"],
+    [b64('{"v":"meta.k8s.io/v1","rv":1,"start":"../secrets/x"}'), "invalid continue token: continue key is not valid: ../secrets/x"],
+  ];
+  for (const [token, message] of cases) {
+    const { httpCode, body } = await statusOf(() => core.listNode({ limit: 1, _continue: token }));
+    assert.equal([httpCode, body.kind, body.reason, body.code, body.message], [400, "Status", "BadRequest", 400, message], token);
+  }
+  const first = await core.listNode({ limit: 1 });
+  fake.create("nodes", node("b"));
+  const second = await core.listNode({ limit: 1 });
+  const withRv = await statusOf(() => core.listNode({ limit: 1, _continue: second.metadata!._continue!, resourceVersion: "1" }));
+  assert.equal([withRv.httpCode, withRv.body.message], [400, "specifying resource version is not allowed when using continue"]);
+  assert.is(first.metadata?._continue, undefined, "one node fits one page");
+  assert.is((await statusOf(() => core.listNode({ limit: "x" as unknown as number }))).httpCode, 400);
+});
+
+t("limit with label and field selectors fills pages after filtering and gives no remainingItemCount", async ({ fake, core }) => {
+  for (let i = 0; i < 9; i++) fake.create("nodes", { metadata: { name: `n${i}`, labels: { parity: i % 2 ? "odd" : "even" } } });
+  const even = await pagesOf(core, { limit: 2, labelSelector: "parity=even" });
+  assert.equal(even.map((p) => p.names), [["n0", "n2"], ["n4", "n6"], ["n8"]]);
+  assert.equal(even.map((p) => p.remaining), [undefined, undefined, undefined]);
+  const odd = await pagesOf(core, { limit: 2, labelSelector: "parity=odd" });
+  // the last odd node fills the second page while n8 is still unread: a token for an empty last page, as etcd
+  assert.equal(odd.map((p) => p.names), [["n1", "n3"], ["n5", "n7"], []]);
+  const byField = await pagesOf(core, { limit: 1, fieldSelector: "metadata.name!=n0", labelSelector: "parity=even" });
+  assert.equal(byField.flatMap((p) => p.names), ["n2", "n4", "n6", "n8"]);
+  assert.equal(new Set(byField.map((p) => p.rv)), new Set(["9"]));
+});
+
+t("onRequest() sees each request before it is served and can be removed", async ({ fake, core }) => {
+  fake.create("nodes", node("a"));
+  fake.create("nodes", node("b"));
+  const seen: string[] = [];
+  const off = fake.onRequest((r) => {
+    seen.push(`${r.method} ${r.path} ${r.query.continue ? "continue" : "first"}`);
+    if (r.query.continue) fake.create("nodes", node("c")); // lands between the pages
+  });
+  const pages = await pagesOf(core, { limit: 1 });
+  off();
+  await core.listNode();
+  assert.equal(seen, ["GET /api/v1/nodes first", "GET /api/v1/nodes continue"]);
+  assert.equal(pages.flatMap((p) => p.names), ["a", "b"], "c is not in the snapshot");
+  assert.is(fake.list("nodes").length, 3);
 });
 
 t.run();
