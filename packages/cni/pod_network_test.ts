@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { deleteNetns, kernelTest, sh } from "@weft/testutils";
-import { SUBNET_ENV_DUAL, call, execFileExec, testNode } from "./_test_node.ts";
-import { createPodNetwork, hostVethName } from "./pod_network.ts";
+import { SUBNET_ENV_DUAL, call, execFileExec, testNode, type TestNode } from "./_test_node.ts";
+import { createPodNetwork, hostVethName, type PodNetwork } from "./pod_network.ts";
 import { ALL_SPEC_VERSIONS } from "./testing.ts";
 import type { CniResult } from "./types.ts";
 
@@ -14,12 +14,24 @@ const test = kernelTest(suite("pod_network"), { needs: ["root", "ip", "bridge"] 
 
 const ipFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
 const linkJson = async (ns: string, dev: string) => JSON.parse(await sh(["ip", "-n", ns, "-j", "-d", "link", "show", "dev", dev]))[0];
-const hostLinks = async (ns: string) => (JSON.parse(await sh(["ip", "-n", ns, "-j", "link", "show"])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
-
-test("ADD returns bridge, host veth and pod interface, with addresses, routes and hairpin set up", async () => {
-  const node = await testNode();
+/** Runs `fn` with a fresh test node and a pod network on it; both are closed and removed afterwards, also on failure. */
+async function withPodNetwork(...args: [subnetEnv: string | null, fn: PodNetworkTest] | [fn: PodNetworkTest]): Promise<void> {
+  const [subnetEnv, fn] = args.length === 2 ? args : [undefined, args[0]];
+  const node = await testNode(subnetEnv);
   const net = createPodNetwork({ hostNetns: node.host });
   try {
+    await fn(node, net);
+  } finally {
+    await net.close();
+    await node.cleanup();
+  }
+}
+type PodNetworkTest = (node: TestNode, net: PodNetwork) => Promise<void>;
+
+const hostLinks = async (ns: string) => (JSON.parse(await sh(["ip", "-n", ns, "-j", "link", "show"])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+
+test("ADD returns bridge, host veth and pod interface, with addresses, routes and hairpin set up", () =>
+  withPodNetwork(async (node, net) => {
     const pod = await node.pod();
     const r = await call(net, "ADD", { id: "c1", netns: pod }, node.conf({ isDefaultGateway: true }));
     assert.is(r.exitCode, 0, r.stdout);
@@ -61,16 +73,10 @@ test("ADD returns bridge, host veth and pod interface, with addresses, routes an
     assert.is(state.ipMasq, false);
     assert.is(state.hostVeth, veth!.name);
     assert.is(await sh(["ip", "netns", "exec", node.host, "cat", "/proc/sys/net/ipv4/ip_forward"]).then((s) => s.trim()), "1");
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("ADD gives one address per family for a dual-stack subnet.env", async () => {
-  const node = await testNode(SUBNET_ENV_DUAL);
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD gives one address per family for a dual-stack subnet.env", () =>
+  withPodNetwork(SUBNET_ENV_DUAL, async (node, net) => {
     const pod = await node.pod();
     const res = JSON.parse((await call(net, "ADD", { id: "d1", netns: pod }, node.conf())).stdout) as CniResult;
     assert.equal(res.ips!.map((i) => i.address), ["10.244.0.2/24", "fd00:10::2/64"]);
@@ -79,16 +85,10 @@ test("ADD gives one address per family for a dual-stack subnet.env", async () =>
     assert.match(await sh(["ip", "-n", node.host, "-br", "addr", "show", "dev", "cni0"]), "fd00:10::1/64");
     assert.is(readFileSync(join(node.dataDir, "cbr0", "last_reserved_ip.1"), "utf8"), "fd00:10::2");
     await sh(["ip", "netns", "exec", pod, "ping", "-6", "-c1", "-W2", "fd00:10::1"]);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("two pods ping each other and the gateway, and the host namespace reaches both", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("two pods ping each other and the gateway, and the host namespace reaches both", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     const b = await node.pod();
     assert.is((await call(net, "ADD", { id: "a", netns: a }, node.conf())).exitCode, 0);
@@ -98,16 +98,10 @@ test("two pods ping each other and the gateway, and the host namespace reaches b
     await sh(["ip", "netns", "exec", a, "ping", "-c1", "-W2", "10.244.0.1"]);
     await sh(["ip", "netns", "exec", node.host, "ping", "-c1", "-W2", "10.244.0.2"]);
     await sh(["ip", "netns", "exec", node.host, "ping", "-c1", "-W2", "10.244.0.3"]);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("the bridge is reused (same ifindex) and keeps its MAC as pods come and go", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("the bridge is reused (same ifindex) and keeps its MAC as pods come and go", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     await call(net, "ADD", { id: "a", netns: a }, node.conf());
     const before = await linkJson(node.host, "cni0");
@@ -125,25 +119,15 @@ test("the bridge is reused (same ifindex) and keeps its MAC as pods come and go"
     assert.is(after.address, before.address);
     assert.is(res.interfaces![0]!.mac, before.address);
     await net2.close();
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("ADD refuses a bridge name that exists as another kind of link, with code 7", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD refuses a bridge name that exists as another kind of link, with code 7", () =>
+  withPodNetwork(async (node, net) => {
     await sh(["ip", "-n", node.host, "link", "add", "cni0", "type", "veth", "peer", "name", "cni0p"]);
     const r = JSON.parse((await call(net, "ADD", { id: "a", netns: await node.pod() }, node.conf())).stdout);
     assert.equal([r.code, r.msg], [7, 'invalid network config: "bridge" names cni0, which exists and is not a bridge']);
     assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
 test("DEL removes both veth ends and the address, and succeeds again, after the netns is gone, and for an unknown ID", async () => {
   const node = await testNode();
@@ -204,10 +188,8 @@ test("a failed ADD leaves no address reserved and no interface behind", async ()
   }
 });
 
-test("a pod-side failure inside the persistent ip session rolls back the veth and the address", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("a pod-side failure inside the persistent ip session rolls back the veth and the address", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     const r = await call(net, "ADD", { id: "a", netns: a }, node.conf({ routes: [{ dst: "10.96.0.0/12", gw: "192.0.2.1" }] }));
     assert.is(r.exitCode, 1);
@@ -216,16 +198,10 @@ test("a pod-side failure inside the persistent ip session rolls back the veth an
     assert.equal(await hostLinks(node.host), ["cni0", "lo"]);
     assert.not.match(await sh(["ip", "-n", a, "link"]), "eth0");
     assert.is((await call(net, "ADD", { id: "a", netns: a }, node.conf())).exitCode, 0, "the pair can be added afterwards");
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("a duplicate ADD is refused and leaves the first attachment intact; another ifname gets a second address", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("a duplicate ADD is refused and leaves the first attachment intact; another ifname gets a second address", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     assert.is((await call(net, "ADD", { id: "a", netns: a }, node.conf())).exitCode, 0);
     const dup = await call(net, "ADD", { id: "a", netns: a }, node.conf());
@@ -240,16 +216,10 @@ test("a duplicate ADD is refused and leaves the first attachment intact; another
     const clash = await call(net, "ADD", { id: "other", netns: a }, node.conf());
     assert.is(JSON.parse(clash.stdout).code, 103);
     assert.equal(ipFiles(join(node.dataDir, "cbr0")).sort(), ["10.244.0.2", "10.244.0.3"]);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("CHECK passes after ADD and fails when an address, the interface or the reservation is gone", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("CHECK passes after ADD and fails when an address, the interface or the reservation is gone", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     const conf = node.conf({ isDefaultGateway: true });
     const res = JSON.parse((await call(net, "ADD", { id: "a", netns: a }, conf)).stdout);
@@ -263,16 +233,10 @@ test("CHECK passes after ADD and fails when an address, the interface or the res
     assert.match(JSON.parse((await call(net, "CHECK", { id: "a", netns: a }, { ...conf, prevResult: res })).stdout).msg, /Failed to match addr 10.244.0.2\/24/);
     await call(net, "DEL", { id: "a", netns: a }, conf);
     assert.match(JSON.parse((await call(net, "CHECK", { id: "a", netns: a }, { ...conf, prevResult: res })).stdout).msg, /not reserved/);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("STATUS answers 50 without subnet.env, ADD answers 11, and both work once it appears", async () => {
-  const node = await testNode(null);
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("STATUS answers 50 without subnet.env, ADD answers 11, and both work once it appears", () =>
+  withPodNetwork(null, async (node, net) => {
     const conf = node.conf({ cniVersion: "1.1.0" });
     const st = await call(net, "STATUS", { id: "" }, conf);
     assert.equal([st.exitCode, JSON.parse(st.stdout).code], [1, 50]);
@@ -284,27 +248,17 @@ test("STATUS answers 50 without subnet.env, ADD answers 11, and both work once i
     assert.is((await call(net, "STATUS", { id: "" }, conf)).exitCode, 0);
     assert.is((await call(net, "ADD", { id: "a", netns: a }, conf)).exitCode, 0);
     assert.is(JSON.parse(readFileSync(join(node.stateDir, "cbr0", "a_eth0.json"), "utf8")).ipMasq, true);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("GC releases addresses of attachments not in cni.dev/valid-attachments", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("GC releases addresses of attachments not in cni.dev/valid-attachments", () =>
+  withPodNetwork(async (node, net) => {
     const conf = node.conf({ cniVersion: "1.1.0" });
     for (const id of ["a", "b", "c"]) assert.is((await call(net, "ADD", { id, netns: await node.pod() }, conf)).exitCode, 0);
     const r = await call(net, "GC", { id: "" }, { ...conf, "cni.dev/valid-attachments": [{ containerID: "b", ifname: "eth0" }] });
     assert.equal([r.exitCode, r.stdout], [0, ""]);
     assert.equal(ipFiles(join(node.dataDir, "cbr0")), ["10.244.0.3"]);
     assert.equal(readdirSync(join(node.stateDir, "cbr0")), ["b_eth0.json"]);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
 test("a state directory written by the reference host-local plugin is read, and host-local reads ours", async () => {
   const node = await testNode();
@@ -346,10 +300,8 @@ const errOf = (r: { exitCode: number; stdout: string }) => {
   return JSON.parse(r.stdout) as { code: number; msg: string; details?: string };
 };
 
-test("ADD honours CNI_ARGS IP=: the pod has exactly that address, the result says so and host-local's file holds it", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD honours CNI_ARGS IP=: the pod has exactly that address, the result says so and host-local's file holds it", () =>
+  withPodNetwork(async (node, net) => {
     const pod = await node.pod();
     const r = await call(net, "ADD", { id: "c1", netns: pod, args: "IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.244.0.50" }, node.conf());
     assert.is(r.exitCode, 0, r.stdout);
@@ -363,16 +315,10 @@ test("ADD honours CNI_ARGS IP=: the pod has exactly that address, the result say
     // DEL releases the requested address like any other
     assert.is((await call(net, "DEL", { id: "c1", netns: pod }, node.conf())).exitCode, 0);
     assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("ADD of an IP= held by another pod fails with host-local's text and leaves no veth and no reservation", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD of an IP= held by another pod fails with host-local's text and leaves no veth and no reservation", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     const b = await node.pod();
     assert.is((await call(net, "ADD", { id: "a", netns: a, args: "IP=10.244.0.5" }, node.conf())).exitCode, 0);
@@ -388,16 +334,10 @@ test("ADD of an IP= held by another pod fails with host-local's text and leaves 
     // b can be added without the request afterwards
     const ok = JSON.parse((await call(net, "ADD", { id: "b", netns: b }, node.conf())).stdout) as CniResult;
     assert.is(ok.ips![0]!.address, "10.244.0.6/24");
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("ADD refuses an IP outside the node subnet, the gateway or a wrong prefix before any kernel change", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD refuses an IP outside the node subnet, the gateway or a wrong prefix before any kernel change", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     const out = errOf(await call(net, "ADD", { id: "a", netns: a, args: "IP=10.245.0.5" }, node.conf()));
     assert.equal([out.code, out.msg], [4, "CNI_ARGS IP=10.245.0.5: requested IP 10.245.0.5 is not in a range set of this node's pod subnet (range set 0: 10.244.0.1-10.244.0.254)"]);
@@ -411,16 +351,10 @@ test("ADD refuses an IP outside the node subnet, the gateway or a wrong prefix b
     assert.equal(await hostLinks(node.host), ["lo"]);
     assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
     assert.not.match(await sh(["ip", "-n", a, "link"]), "eth0");
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("ADD honours runtimeConfig.ips and args.cni.ips with and without the subnet's prefix", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD honours runtimeConfig.ips and args.cni.ips with and without the subnet's prefix", () =>
+  withPodNetwork(async (node, net) => {
     const [a, b, c] = [await node.pod(), await node.pod(), await node.pod()];
     const ra = JSON.parse((await call(net, "ADD", { id: "a", netns: a }, node.conf({ runtimeConfig: { ips: ["10.244.0.60/24"] } }))).stdout) as CniResult;
     assert.is(ra.ips![0]!.address, "10.244.0.60/24");
@@ -437,16 +371,10 @@ test("ADD honours runtimeConfig.ips and args.cni.ips with and without the subnet
     const same = JSON.parse((await call(net, "ADD", { id: "c", netns: c, args: "IP=10.244.0.63" }, node.conf({ runtimeConfig: { ips: ["10.244.0.63/24"] } }))).stdout) as CniResult;
     assert.equal(same.ips!.map((i) => i.address), ["10.244.0.63/24"]);
     assert.equal(ipFiles(join(node.dataDir, "cbr0")).sort(), ["10.244.0.60", "10.244.0.61", "10.244.0.63"]);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("dual stack: an IPv6 request is honoured while IPv4 is automatic, and a taken one rolls back the IPv4 address", async () => {
-  const node = await testNode(SUBNET_ENV_DUAL);
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("dual stack: an IPv6 request is honoured while IPv4 is automatic, and a taken one rolls back the IPv4 address", () =>
+  withPodNetwork(SUBNET_ENV_DUAL, async (node, net) => {
     const [a, b] = [await node.pod(), await node.pod()];
     const ra = JSON.parse((await call(net, "ADD", { id: "a", netns: a, args: "IP=fd00:10::50" }, node.conf())).stdout) as CniResult;
     assert.equal(ra.ips!.map((i) => i.address), ["10.244.0.2/24", "fd00:10::50/64"]);
@@ -462,16 +390,10 @@ test("dual stack: an IPv6 request is honoured while IPv4 is automatic, and a tak
     const rb = JSON.parse((await call(net, "ADD", { id: "b", netns: b, args: "IP=10.244.0.70,fd00:10::70" }, node.conf())).stdout) as CniResult;
     assert.equal(rb.ips!.map((i) => i.address), ["10.244.0.70/24", "fd00:10::70/64"]);
     assert.equal(await podAddrs(b, "-6"), ["fd00:10::70/64"]);
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("ADD sets a requested MAC on the pod interface and reports it; runtimeConfig.mac wins over CNI_ARGS MAC", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD sets a requested MAC on the pod interface and reports it; runtimeConfig.mac wins over CNI_ARGS MAC", () =>
+  withPodNetwork(async (node, net) => {
     const [a, b] = [await node.pod(), await node.pod()];
     const ra = JSON.parse((await call(net, "ADD", { id: "a", netns: a, args: "MAC=0A:58:0A:F4:00:99" }, node.conf())).stdout) as CniResult;
     assert.is(ra.interfaces![2]!.mac, "0a:58:0a:f4:00:99");
@@ -483,16 +405,10 @@ test("ADD sets a requested MAC on the pod interface and reports it; runtimeConfi
     // the two pods reach each other with those MACs
     await sh(["ip", "netns", "exec", a, "ping", "-c1", "-W2", "10.244.0.3"]);
     assert.match(await sh(["ip", "-n", a, "neigh", "show", "10.244.0.3"]), "0a:58:0a:f4:00:96");
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("ADD refuses a bad MAC with an error naming the field and the value, before any kernel change", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("ADD refuses a bad MAC with an error naming the field and the value, before any kernel change", () =>
+  withPodNetwork(async (node, net) => {
     const a = await node.pod();
     const multicast = errOf(await call(net, "ADD", { id: "a", netns: a, args: "MAC=01:00:5e:00:00:01" }, node.conf()));
     assert.equal([multicast.code, multicast.msg], [4, "CNI_ARGS MAC=01:00:5e:00:00:01: a multicast MAC address; the pod interface needs a unicast one"]);
@@ -501,16 +417,10 @@ test("ADD refuses a bad MAC with an error naming the field and the value, before
     assert.equal(await hostLinks(node.host), ["lo"]);
     assert.equal(ipFiles(join(node.dataDir, "cbr0")), []);
     assert.not.match(await sh(["ip", "-n", a, "link"]), "eth0");
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
-test("GC deletes the host veths of collected attachments, keeps valid ones and leaves links Weft did not create", async () => {
-  const node = await testNode();
-  const net = createPodNetwork({ hostNetns: node.host });
-  try {
+test("GC deletes the host veths of collected attachments, keeps valid ones and leaves links Weft did not create", () =>
+  withPodNetwork(async (node, net) => {
     const conf = node.conf({ cniVersion: "1.1.0" });
     const pods: Record<string, string> = {};
     for (const id of ["a", "b", "c"]) {
@@ -532,11 +442,7 @@ test("GC deletes the host veths of collected attachments, keeps valid ones and l
     // a second GC finds nothing more to do
     assert.is((await call(net, "GC", { id: "" }, { ...conf, "cni.dev/valid-attachments": [{ containerID: "b", ifname: "eth0" }] })).exitCode, 0);
     assert.is((await linkJson(node.host, hostVethName("b", "eth0"))).master, "cni0");
-  } finally {
-    await net.close();
-    await node.cleanup();
-  }
-});
+  }));
 
 for (const v of ALL_SPEC_VERSIONS) {
   test(`ADD/DEL work and the result has the config's shape for cniVersion ${v}`, async () => {
