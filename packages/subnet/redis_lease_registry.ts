@@ -55,8 +55,9 @@
  * `set` and `expire`: the `expire` event (a TTL-only change, which the LeaseWatcher drops as a renewal anyway)
  * is not subscribed, so a burst of 1,000 writes costs 1,000 notifications to decode, not 2,000. The price: the
  * subscriber also receives these events for keys outside the prefix (filtered here; Redis for Weft is dedicated). The
- * keys notified in one burst (everything the socket delivered before the next macrotask) are re-read by one script
- * call, so 1,000 leases written at once cost one round trip and their events are queued in one go.
+ * keys notified in one burst (everything the socket delivered before the next macrotask) are re-read by script calls
+ * of 250 keys sent together, so 1,000 leases written at once cost one round trip; each chunk's events are queued as
+ * soon as it is decoded, and the next chunk waits until what the consumer scheduled for them has run.
  * The truth is a re-list, emitted as a `snapshot`: at start, after every (re)connection of the subscriber, and
  * every `resyncMs` (every `pollMs` when notifications cannot be enabled). The LeaseWatcher diffs snapshots, so
  * missed events, restarts with or without data, and expiries all converge.
@@ -877,7 +878,7 @@ export class RedisLeaseRegistry implements LeaseRegistry {
             queue.push({ type: "snapshot", leases });
           } else if (dirty.size > 0) {
             // Let the event loop read everything the socket already has (a burst of notifications arrives in
-            // several chunks), so a burst is fetched with one script and reported in one go.
+            // several socket reads), so a burst is fetched in one round trip.
             await new Promise<void>((resolve) => setImmediate(resolve));
             if (relistWanted) continue;
             const keys = [...dirty];
