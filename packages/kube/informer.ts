@@ -21,8 +21,8 @@
  */
 import { Watch } from "@kubernetes/client-node";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { KubeApiError, KubeClient, isGone } from "./kube_client.ts";
-import type { KubeList, KubeListOptions, KubeStatus } from "./kube_client.ts";
+import { KubeApiError, KubeClient } from "./kube_client.ts";
+import type { KubeStatus } from "./kube_client.ts";
 import { ObjectCache, objectKey } from "./object_cache.ts";
 import type { ReadonlyObjectCache } from "./object_cache.ts";
 import { ENDPOINT_SLICES, NODES, SERVICES, resourcePath } from "./resources.ts";
@@ -290,47 +290,18 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  /**
-   * Reads every page of the list into one snapshot. A 410 on a continued page (the first page's snapshot was
-   * compacted) drops the pages read so far and starts again with one unpaginated list.
-   */
-  async #listAll(signal: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {
+  /** Reads every page of the list into one snapshot (see {@linkcode KubeClient.listAll}). */
+  #listAll(signal: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {
     const o = this.#options;
-    const base: KubeListOptions = {
+    return this.#client.listAll(this.resource, {
       ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
       ...(o.labelSelector !== undefined ? { labelSelector: o.labelSelector } : {}),
       ...(o.fieldSelector !== undefined ? { fieldSelector: o.fieldSelector } : {}),
+      pageSize: this.#pageSize,
+      onPage: () => void (this.stats.pages += 1),
+      onExpired: () => void (this.stats.expired += 1),
       signal,
-    };
-    let limit = this.#pageSize;
-    let items: T[] = [];
-    let resourceVersion = "";
-    let token = "";
-    for (;;) {
-      let page: KubeList<T>;
-      try {
-        page = await this.#client.list(this.resource, { ...base, ...(limit > 0 ? { limit } : {}), ...(token !== "" ? { continue: token } : {}) });
-      } catch (err) {
-        if (token === "" || !isGone(err)) throw err;
-        this.stats.expired += 1;
-        items = [];
-        resourceVersion = "";
-        token = "";
-        limit = 0;
-        continue;
-      }
-      this.stats.pages += 1;
-      if (resourceVersion === "") resourceVersion = page.resourceVersion;
-      for (const item of page.items) items.push(item);
-      if (page.continue === "") return { items, resourceVersion };
-      if (page.continue === token) {
-        throw new KubeApiError(`LIST ${this.resource.plural}: the server sent the same continue token twice`, {
-          statusCode: 0,
-          path: resourcePath(this.resource, o.namespace !== undefined ? { namespace: o.namespace } : {}),
-        });
-      }
-      token = page.continue;
-    }
+    });
   }
 
   async #list(signal: AbortSignal): Promise<void> {

@@ -103,6 +103,16 @@ export interface KubeListOptions {
   signal?: AbortSignal;
 }
 
+/** Options for {@linkcode KubeClient.listAll}. */
+export interface KubeListAllOptions extends Omit<KubeListOptions, "limit" | "continue" | "resourceVersion"> {
+  /** Items per page (`limit`); 0 = one unpaginated list. @default 500 (client-go's page size) */
+  pageSize?: number;
+  /** Called for every page received (for statistics). @default none */
+  onPage?: () => void;
+  /** Called when a continue token expired and the list starts again unpaginated. @default none */
+  onExpired?: () => void;
+}
+
 /** The result of {@linkcode KubeClient.list}: the objects and the list's resourceVersion. */
 export interface KubeList<T> {
   items: T[];
@@ -232,6 +242,48 @@ export class KubeClient {
       continue: list?.metadata?.continue ?? "",
       ...(typeof remaining === "number" ? { remainingItemCount: remaining } : {}),
     };
+  }
+
+  /**
+   * Lists a whole collection page by page (`pageSize` items each, as client-go's pager) into one snapshot: every
+   * page is read at the first page's resourceVersion. When a continue token expires (410 Gone before the last page)
+   * the pages read so far are dropped and the collection is read again in one unpaginated list, as client-go does.
+   * @throws {RangeError} when `pageSize` is not a non-negative integer
+   */
+  async listAll<T extends KubeObject>(resource: ResourceDescriptor<T>, options: KubeListAllOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
+    const { pageSize = 500, onPage, onExpired, ...base } = options;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 0) {
+      throw new RangeError(`Cannot list ${resource.plural}: pageSize must be a non-negative integer, got ${pageSize}`);
+    }
+    let limit = pageSize;
+    let items: T[] = [];
+    let resourceVersion = "";
+    let token = "";
+    for (;;) {
+      let page: KubeList<T>;
+      try {
+        page = await this.list(resource, { ...base, ...(limit > 0 ? { limit } : {}), ...(token !== "" ? { continue: token } : {}) });
+      } catch (err) {
+        if (token === "" || !isGone(err)) throw err;
+        onExpired?.();
+        items = [];
+        resourceVersion = "";
+        token = "";
+        limit = 0;
+        continue;
+      }
+      onPage?.();
+      if (resourceVersion === "") resourceVersion = page.resourceVersion;
+      for (const item of page.items) items.push(item);
+      if (page.continue === "") return { items, resourceVersion };
+      if (page.continue === token) {
+        throw new KubeApiError(`LIST ${resource.plural}: the server sent the same continue token twice`, {
+          statusCode: 0,
+          path: resourcePath(resource, base.namespace !== undefined ? { namespace: base.namespace } : {}),
+        });
+      }
+      token = page.continue;
+    }
   }
 
   /** PATCHes one object (or its subresource) and returns the result. */

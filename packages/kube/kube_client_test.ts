@@ -87,4 +87,36 @@ t("list() with limit/continue returns pages, the continue token and remainingIte
   await client.list(NODES, { limit: -1 }).then(() => assert.unreachable("negative limit"), (e: unknown) => assert.instance(e, RangeError));
 });
 
+t("listAll() reads every page into one snapshot; an expired continue token restarts with one unpaginated list", async ({ fake, client }) => {
+  for (let i = 0; i < 5; i++) fake.create("nodes", { metadata: { name: `n${i}` } });
+  let pages = 0;
+  let expired = 0;
+  const all = await client.listAll(NODES, { pageSize: 2, onPage: () => pages++, onExpired: () => expired++ });
+  assert.equal(all.items.map((n) => n.metadata?.name), ["n0", "n1", "n2", "n3", "n4"]);
+  assert.is(pages, 3);
+  assert.equal(fake.requests.map((r) => r.query.limit), ["2", "2", "2"]);
+  assert.is(all.resourceVersion, fake.resourceVersion);
+  // the token expires after the first page: the pages read are dropped and one list without limit follows
+  fake.requests.length = 0;
+  let served = 0;
+  fake.onRequest(() => {
+    if (++served === 2) {
+      fake.create("nodes", { metadata: { name: "n5" } });
+      fake.compact();
+    }
+  });
+  const again = await client.listAll(NODES, { pageSize: 2, onExpired: () => expired++ });
+  assert.is(expired, 1);
+  assert.equal(again.items.map((n) => n.metadata?.name), ["n0", "n1", "n2", "n3", "n4", "n5"]);
+  assert.equal(fake.requests.map((r) => r.query.limit ?? "none"), ["2", "2", "none"]);
+  // the default page size is client-go's 500; 0 = one list; a bad size is refused before any request
+  fake.requests.length = 0;
+  await client.listAll(NODES);
+  assert.is(fake.requests[0]?.query.limit, "500");
+  await client.listAll(NODES, { pageSize: 0 });
+  assert.is(fake.requests[1]?.query.limit, undefined);
+  await client.listAll(NODES, { pageSize: 1.5 }).then(() => assert.unreachable("fractional page size"), (e: unknown) => assert.instance(e, RangeError));
+  assert.is(fake.requests.length, 2);
+});
+
 t.run();

@@ -191,7 +191,8 @@ export class KubeLeaseRegistry implements LeaseRegistry {
   /** Every node's lease (nodes with `kube-subnet-manager: "true"` and a pod CIDR; malformed ones skipped). */
   async list(options: { signal?: AbortSignal } = {}): Promise<Lease[]> {
     const { NODES } = await kubeModule();
-    const { items } = await (await this.#api()).list(NODES, options.signal ? { signal: options.signal } : {});
+    // In pages of 500, as the informers read Nodes (one answer for every Node would be large on a big cluster).
+    const { items } = await (await this.#api()).listAll(NODES, options.signal ? { signal: options.signal } : {});
     return items.flatMap((n) => {
       const l = this.#lease(n);
       return l ? [l] : [];

@@ -197,6 +197,8 @@ t("list() returns the leases of annotated nodes and skips others and malformed o
   fake.create("nodes", { metadata: { name: "plain" }, spec: { podCIDR: "10.244.9.0/24" } });
   const leases = await new KubeLeaseRegistry(kc, "x", FAST).list();
   assert.equal(leases.map((l) => [formatCidr(l.subnet!), l.publicIp?.address, l.backendType]), [["10.244.1.0/24", "192.168.1.1", "vxlan"]]);
+  // read in pages of 500, as the informers do
+  assert.is(fake.requests.filter((r) => r.path === "/api/v1/nodes").at(-1)?.query.limit, "500");
 });
 
 t("watch() sends a snapshot, then added only when a field that matters changes, and removed on node deletion", async ({ fake, kc, stop }) => {
