@@ -108,9 +108,16 @@ export interface IprouteEntriesOptions {
 export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions = {}): EntriesKernel {
   const maxOps = options.sessionMaxOps ?? Infinity;
   if (!(maxOps >= 0)) throw new RangeError(`sessionMaxOps must be a number >= 0, got ${maxOps}`);
-  const applyIp = (batch: Batch): Promise<void> => {
+  /**
+   * Writes a batch through the session when there is one (the job is queued synchronously; `onQueued` is
+   * then called), else with a process of its own.
+   */
+  const write = (batch: Batch, onQueued?: () => void): Promise<void> => {
     const session = batch.size <= maxOps ? options.session?.() : undefined;
-    return session ? session.apply(batch) : iproute.apply(batch);
+    if (!session) return iproute.apply(batch);
+    const done = session.apply(batch);
+    onQueued?.();
+    return done;
   };
   return {
     async read(ownership) {
@@ -154,18 +161,18 @@ export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions 
       if (removeRoutesFirst) {
         const early = iproute.batch();
         for (const r of diff.remove.routes) early.deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
-        await applyIp(early);
+        await write(early);
       }
       const neigh = iproute.batch();
       if (!removeRoutesFirst) for (const r of diff.remove.routes) neigh.deleteRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}) });
       for (const n of diff.remove.neighbours) neigh.deleteNeigh({ dev: n.dev, address: n.address });
       for (const n of diff.add.neighbours) neigh.replaceNeigh({ dev: n.dev, address: n.address, lladdr: n.lladdr, state: "permanent" });
-      const neighDone = neigh.size > 0 ? applyIp(neigh) : undefined;
+      const neighDone = neigh.size > 0 ? write(neigh) : undefined;
       neighDone?.catch(() => undefined); // awaited below (a rejection before then is not unhandled)
       const fdb = iproute.batch();
       for (const f of diff.remove.fdb) fdb.deleteFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self" });
       for (const f of diff.add.fdb) fdb.replaceFdb({ dev: f.dev, lladdr: f.lladdr, dst: f.dst, on: "self", permanent: true });
-      const fdbDone = fdb.size > 0 ? applyIp(fdb) : undefined;
+      const fdbDone = fdb.size > 0 ? write(fdb) : undefined;
       fdbDone?.catch(() => undefined);
       const late = iproute.batch();
       for (const r of diff.add.routes) late.replaceRoute({ dst: r.dst, dev: r.dev, ...(r.via ? { via: r.via } : {}), ...(r.onlink ? { onlink: true } : {}) });
@@ -174,10 +181,7 @@ export function iprouteEntries(iproute: IpRoute, options: IprouteEntriesOptions 
       if (late.size === 0) return;
       // Through the session the route batch is queued now, behind everything written before it and ahead of
       // everything written after it, so the caller may already start the next diff.
-      const session = late.size <= maxOps ? options.session?.() : undefined;
-      const routesDone = session ? session.apply(late) : iproute.apply(late);
-      if (session) applyOptions.onQueued?.();
-      await routesDone;
+      await write(late, applyOptions.onQueued);
     },
   };
 }
